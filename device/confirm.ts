@@ -1,0 +1,59 @@
+/**
+ * The engine's confirmation interface: before anything is encrypted (and, when the user turned it on, before
+ * anything is decrypted), the engine asks the user through this interface and acts only on `approved`.
+ *
+ * The touchscreen's confirmation service (display/) implements it on the device; tests use a scripted one;
+ * a simulated, insecure device may use {@link autoApprove}. Implementations must:
+ * - show exactly the request they were given and return the decision for that request only;
+ * - return `timeout` when the user does not decide in time, `busy` when their queue is full;
+ * - never throw for a user's decision (throwing is for faults of the implementation itself).
+ */
+
+/** What the user is asked to approve before a message is encrypted. */
+export interface EncryptRequest {
+  readonly kind: 'encrypt';
+  /** The contact the message is for. */
+  readonly contact: string;
+  /** The plaintext the user must see. The confirmer must not keep or log it. */
+  readonly plaintext: Uint8Array;
+  /** Pad bytes this message costs (L + 32). */
+  readonly cost: number;
+  /** Bytes left in the sender's region after this message. */
+  readonly remainingAfter: number;
+  /** About how many typical messages that is. */
+  readonly messagesLeftAfter: number;
+  /** A short fingerprint of the message (hex of a hash), to compare with the laptop's display. */
+  readonly fingerprint: string;
+  /** The pad's entropy was simulated or seeded: the screen must say INSECURE. */
+  readonly insecure: boolean;
+}
+
+/** What the user is asked before a received package is decrypted (only when confirmDecrypt is on). */
+export interface DecryptRequest {
+  readonly kind: 'decrypt';
+  /** The contact the package comes from. */
+  readonly contact: string;
+  /** Length of the plaintext, in bytes (the plaintext is not yet decrypted). */
+  readonly length: number;
+  readonly insecure: boolean;
+}
+
+export type ConfirmRequest = EncryptRequest | DecryptRequest;
+
+/** The user's decision, or why there is none. */
+export type ConfirmDecision = 'approved' | 'denied' | 'timeout' | 'busy';
+
+/** The confirmation interface the engine is given. */
+export interface Confirmer {
+  /**
+   * Ask the user about one request and resolve with the decision for that request.
+   * @param req - the request to show
+   * @param signal - aborted when the caller no longer needs an answer (e.g. shutdown); resolve `timeout` then
+   */
+  confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmDecision>;
+}
+
+/** A confirmer that approves everything. Only for simulated, insecure devices and benchmarks. */
+export const autoApprove: Confirmer = {
+  confirm: async () => 'approved',
+};

@@ -1,0 +1,100 @@
+/**
+ * The one errors registry of onepad.
+ *
+ * Every failure that crosses a module boundary is an {@link OnepadError} with a stable `code` from
+ * {@link ERRORS}. Codes are never reused or renamed; a retired code stays here, marked retired. Each code is
+ * documented in docs/errors.md, and test/errors-registry.test.ts keeps the two in sync.
+ *
+ * Messages are fixed templates. `details` carry only non-secret facts (lengths, offsets, counts, names); never
+ * plaintext, pad bytes, tags or keys. Callers branch on `code`, never on message text.
+ */
+
+/** One registry entry: the HTTP status the RPC layer maps it to, and a fixed message. */
+export interface ErrorSpec {
+  /** HTTP status used by rpc/ when this error answers a request. */
+  readonly status: number;
+  /** Fixed, human-readable message. Never interpolates secrets. */
+  readonly message: string;
+}
+
+/** The registry. Add new codes at the end of their section; never change or reuse an existing code. */
+export const ERRORS = {
+  // --- configuration and startup ---------------------------------------------------------------
+  CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
+  DATA_DIR_UNSAFE: { status: 500, message: 'data directory is not safe to use' },
+  LEDGER_SCHEMA_TOO_NEW: { status: 500, message: 'ledger was written by a newer onepad' },
+  INSECURE_REFUSED: { status: 403, message: 'this action needs a secure device; it is simulated or seeded' },
+
+  // --- arguments --------------------------------------------------------------------------------
+  INVALID_ARGUMENT: { status: 400, message: 'invalid argument' },
+
+  // --- packaging (send side) --------------------------------------------------------------------
+  UNKNOWN_CONTACT: { status: 404, message: 'no active pad for this contact' },
+  CONTACT_EXISTS: { status: 409, message: 'this contact already has an active pad' },
+  PAD_EXHAUSTED: { status: 409, message: 'not enough pad left for this message' },
+  MESSAGE_TOO_LONG: { status: 413, message: 'message is longer than the configured limit' },
+  DENIED: { status: 403, message: 'the user denied the request on the device' },
+  CONFIRM_TIMEOUT: { status: 408, message: 'the device gave up waiting for the user' },
+  BUSY: { status: 503, message: 'the device is busy; too many requests are waiting' },
+
+  // --- unpackaging (receive side) ----------------------------------------------------------------
+  MALFORMED: { status: 400, message: 'package is malformed' },
+  UNSUPPORTED_VERSION: { status: 400, message: 'package has an unsupported version' },
+  UNKNOWN_PAD: { status: 404, message: 'package names a pad this device does not hold' },
+  MAC_INVALID: { status: 422, message: 'package failed authentication' },
+  REPLAY: { status: 409, message: 'package was already received' },
+  OVERLAP: { status: 409, message: 'package overlaps pad already received' },
+  REFLECTION: { status: 409, message: "package claims this device's own pad region" },
+
+  // --- pads and storage -------------------------------------------------------------------------
+  PAD_FILE_INVALID: { status: 500, message: 'pad file does not match the ledger' },
+  STORAGE_FAILED: { status: 500, message: 'storage operation failed' },
+  SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Non-secret facts attached to an error. Values are numbers, booleans or short strings only. */
+export type ErrorDetails = Readonly<Record<string, number | string | boolean | null>>;
+
+/**
+ * The error type of onepad. `code` is stable; `details` carry non-secret facts for the caller.
+ *
+ * @example
+ * throw new OnepadError('PAD_EXHAUSTED', { remaining: 40, needed: 132 });
+ */
+export class OnepadError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetails;
+
+  /**
+   * @param code - a registry code
+   * @param details - non-secret facts (never plaintext or pad bytes)
+   * @param hint - an extra non-secret sentence appended to the fixed message (field names, limits)
+   */
+  constructor(code: ErrorCode, details: ErrorDetails = {}, hint?: string) {
+    const spec = ERRORS[code];
+    super(hint ? `${spec.message}: ${hint}` : spec.message);
+    this.name = 'OnepadError';
+    this.code = code;
+    this.status = spec.status;
+    this.details = Object.freeze({ ...details });
+  }
+
+  /** A plain JSON shape for the wire and logs: code, message, details. */
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `e` is an {@link OnepadError}, optionally with the given code. */
+export function isOnepadError(e: unknown, code?: ErrorCode): e is OnepadError {
+  return e instanceof OnepadError && (code === undefined || e.code === code);
+}
+
+/** All registered codes, in registry order. */
+export function errorCodes(): ErrorCode[] {
+  return Object.keys(ERRORS) as ErrorCode[];
+}

@@ -1,0 +1,49 @@
+/**
+ * Ledger schema migrations, in order. Migration i (1-based) takes the schema from version i-1 to version i.
+ * The schema version is SQLite's `PRAGMA user_version`. Never edit a migration that has shipped: add one.
+ * test/ledger-migrations.test.ts upgrades a ledger from every earlier version and checks the result.
+ */
+export interface Migration {
+  /** The version this migration produces. */
+  readonly version: number;
+  /** What it does, for the changelog and test names. */
+  readonly description: string;
+  /** SQL run inside one transaction together with the user_version bump. */
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'pads, received ranges, burn queue',
+    sql: `
+      CREATE TABLE pads (
+        pad_id     BLOB PRIMARY KEY CHECK (length(pad_id) = 16),
+        contact    TEXT NOT NULL,
+        side       TEXT NOT NULL CHECK (side IN ('A', 'B')),
+        size       INTEGER NOT NULL CHECK (size >= 0),
+        split      INTEGER NOT NULL CHECK (split >= 0 AND split <= size),
+        cursor     INTEGER NOT NULL CHECK (cursor >= 0 AND cursor <= size),
+        state      TEXT NOT NULL CHECK (state IN ('active', 'exhausted', 'retired')),
+        insecure   INTEGER NOT NULL CHECK (insecure IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX pads_one_active_per_contact ON pads (contact) WHERE state = 'active';
+      CREATE TABLE received (
+        pad_id BLOB NOT NULL REFERENCES pads (pad_id),
+        start  INTEGER NOT NULL,
+        end    INTEGER NOT NULL CHECK (end > start),
+        PRIMARY KEY (pad_id, start)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE burn_queue (
+        pad_id BLOB NOT NULL REFERENCES pads (pad_id),
+        start  INTEGER NOT NULL,
+        end    INTEGER NOT NULL CHECK (end > start),
+        PRIMARY KEY (pad_id, start)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;

@@ -50,6 +50,25 @@ export const ERRORS = {
   PAD_FILE_INVALID: { status: 500, message: 'pad file does not match the ledger' },
   STORAGE_FAILED: { status: 500, message: 'storage operation failed' },
   SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
+
+  // --- rpc ---
+  NOT_FOUND: { status: 404, message: 'not found' },
+  PEER_REFUSED: { status: 403, message: 'requests are answered only from the configured peer' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'request body must be application/json' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
+  LINK_ADDRESS_REFUSED: { status: 500, message: 'the link address is not a specific IP address' },
+  NO_CONFIRMER: { status: 500, message: 'no confirmation service is available for this device' },
+  INTERNAL: { status: 500, message: 'internal error' },
+  LINK_UNREACHABLE: { status: 502, message: 'the device could not be reached on the link' },
+  BAD_RESPONSE: { status: 502, message: 'the device answered outside the protocol' },
+
+  // --- hardware RNG ---
+  HRNG_SOURCE_UNAVAILABLE: { status: 503, message: 'the entropy source cannot be opened' },
+  HRNG_SOURCE_LOST: { status: 503, message: 'the entropy source stopped delivering' },
+  HRNG_SOURCE_SLOW: { status: 503, message: 'the entropy source is much slower than expected' },
+  HRNG_HEALTH_FAILED: { status: 503, message: 'an entropy source failed its health tests; filling is stopped' },
+  POOL_INSUFFICIENT: { status: 409, message: 'the entropy pool holds fewer bytes than asked for' },
+  POOL_FILE_INVALID: { status: 500, message: 'entropy pool file does not match the ledger' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -27,6 +27,11 @@ export const EVENT_KINDS = [
   'LOW_PAD',
   'CRASH_RECOVERY',
   'PAD_CREATED',
+  'HRNG_HEALTH_FAILURE',
+  'HRNG_SOURCE_LOST',
+  'HRNG_SOURCE_SLOW',
+  'HRNG_RESUMED',
+  'POOL_RECOVERED',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

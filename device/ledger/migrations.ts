@@ -43,6 +43,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'entropy pool counters (hrng/pool.ts)',
+    sql: `
+      CREATE TABLE pool (
+        id             INTEGER PRIMARY KEY CHECK (id = 1),
+        capacity       INTEGER NOT NULL CHECK (capacity >= 0),
+        filled         INTEGER NOT NULL CHECK (filled >= 0),
+        consumed       INTEGER NOT NULL CHECK (consumed >= 0 AND consumed <= filled),
+        burned         INTEGER NOT NULL CHECK (burned >= 0 AND burned <= consumed),
+        insecure_until INTEGER NOT NULL CHECK (insecure_until >= 0 AND insecure_until <= filled),
+        CHECK (filled - consumed <= capacity)
+      ) STRICT;
+      INSERT INTO pool (id, capacity, filled, consumed, burned, insecure_until) VALUES (1, 0, 0, 0, 0, 0);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -1,0 +1,235 @@
+/**
+ * The ledger: pads, their cursors, the segments received on each, and the queue of segments to burn.
+ * Every state change is one SQLite transaction, fsynced before it returns (WAL, synchronous=FULL).
+ * No pad bytes and no plaintext are ever stored here.
+ */
+import type { ByteRange } from '../engine-types.js';
+import { OnepadError } from '../errors.js';
+import type { Side } from '../wire.js';
+import { type Db, openLedgerDb } from './open.js';
+
+/** A pad row. */
+export interface PadRow {
+  readonly padId: string;
+  readonly contact: string;
+  readonly side: Side;
+  readonly size: number;
+  readonly split: number;
+  readonly cursor: number;
+  readonly state: 'active' | 'exhausted' | 'retired';
+  readonly insecure: boolean;
+  readonly createdAt: number;
+}
+
+/** A segment queued for burning. */
+export interface BurnEntry extends ByteRange {
+  readonly padId: string;
+}
+
+interface RawPad {
+  pad_id: Buffer;
+  contact: string;
+  side: Side;
+  size: number;
+  split: number;
+  cursor: number;
+  state: PadRow['state'];
+  insecure: number;
+  created_at: number;
+}
+
+function toRow(r: RawPad): PadRow {
+  return {
+    padId: r.pad_id.toString('hex'),
+    contact: r.contact,
+    side: r.side,
+    size: r.size,
+    split: r.split,
+    cursor: r.cursor,
+    state: r.state,
+    insecure: r.insecure === 1,
+    createdAt: r.created_at,
+  };
+}
+
+const id = (hex: string): Buffer => Buffer.from(hex, 'hex');
+
+/** Typed access to the ledger database. */
+export class Ledger {
+  readonly db: Db;
+  /** Burned segments whose burn_queue rows are deleted with the next transaction (see {@link markBurned}). */
+  private burnedPending: BurnEntry[] = [];
+
+  private constructor(db: Db) {
+    this.db = db;
+  }
+
+  /**
+   * Open the ledger file, creating and migrating it as needed.
+   * @throws OnepadError LEDGER_SCHEMA_TOO_NEW
+   */
+  static open(path: string): Ledger {
+    return new Ledger(openLedgerDb(path));
+  }
+
+  /** A pad by hex id, or undefined. */
+  pad(padId: string): PadRow | undefined {
+    const r = this.db.prepare('SELECT * FROM pads WHERE pad_id = ?').get(id(padId)) as RawPad | undefined;
+    return r && toRow(r);
+  }
+
+  /** The active pad for a contact, or undefined. */
+  activePad(contact: string): PadRow | undefined {
+    const r = this.db.prepare("SELECT * FROM pads WHERE contact = ? AND state = 'active'").get(contact) as
+      | RawPad
+      | undefined;
+    return r && toRow(r);
+  }
+
+  /** The newest exhausted pad of a contact, or undefined (to say PAD_EXHAUSTED rather than UNKNOWN_CONTACT). */
+  exhaustedPad(contact: string): PadRow | undefined {
+    const r = this.db
+      .prepare(
+        "SELECT * FROM pads WHERE contact = ? AND state = 'exhausted' ORDER BY created_at DESC, rowid DESC LIMIT 1",
+      )
+      .get(contact) as RawPad | undefined;
+    return r && toRow(r);
+  }
+
+  /** Every pad, oldest first. */
+  pads(): PadRow[] {
+    return (this.db.prepare('SELECT * FROM pads ORDER BY created_at, rowid').all() as RawPad[]).map(toRow);
+  }
+
+  /**
+   * Add a pad row (its file must already be complete and synced).
+   * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad
+   */
+  insertPad(p: Omit<PadRow, 'state'>): void {
+    this.write(() => {
+      if (this.activePad(p.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: p.contact });
+      this.db
+        .prepare(
+          `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+        )
+        .run(id(p.padId), p.contact, p.side, p.size, p.split, p.cursor, p.insecure ? 1 : 0, p.createdAt);
+    });
+  }
+
+  /**
+   * Reserve a send segment: move the cursor from `expectedCursor` to `newCursor` and, when burning, queue the
+   * segment for burning, in one durable transaction. After this returns, the segment is never handed out again.
+   * @throws Error when the cursor moved meanwhile (a programming error: sends are serialized)
+   */
+  reserveSend(
+    padId: string,
+    expectedCursor: number,
+    newCursor: number,
+    segment: ByteRange,
+    burn: boolean,
+    exhausted: boolean,
+  ): void {
+    this.write(() => {
+      const info = this.db
+        .prepare('UPDATE pads SET cursor = ?, state = ? WHERE pad_id = ? AND cursor = ? AND state = ?')
+        .run(newCursor, exhausted ? 'exhausted' : 'active', id(padId), expectedCursor, 'active');
+      if (info.changes !== 1) throw new Error('cursor moved under a reservation');
+      if (burn) this.queueBurn(padId, segment);
+    });
+  }
+
+  /**
+   * The received segment of `padId` with the greatest start below `end`: the only one that can overlap a new
+   * segment ending at `end`, since received segments are disjoint.
+   */
+  nearestReceived(padId: string, end: number): ByteRange | undefined {
+    return this.db
+      .prepare('SELECT start, end FROM received WHERE pad_id = ? AND start < ? ORDER BY start DESC LIMIT 1')
+      .get(id(padId), end) as ByteRange | undefined;
+  }
+
+  /** The peer's frontier: max end (forward sender A) or min start (backward sender B), or null if none. */
+  receivedFrontier(padId: string, senderSide: Side): number | null {
+    const sql =
+      senderSide === 'A'
+        ? 'SELECT max(end) AS f FROM received WHERE pad_id = ?'
+        : 'SELECT min(start) AS f FROM received WHERE pad_id = ?';
+    return (this.db.prepare(sql).get(id(padId)) as { f: number | null }).f;
+  }
+
+  /** Every received segment of a pad, in order. */
+  received(padId: string): ByteRange[] {
+    return this.db
+      .prepare('SELECT start, end FROM received WHERE pad_id = ? ORDER BY start')
+      .all(id(padId)) as ByteRange[];
+  }
+
+  /**
+   * Record a verified received segment and, when burning, queue it for burning, in one durable transaction.
+   * `check` runs inside the transaction first, so a concurrent duplicate cannot slip in between check and write.
+   */
+  recordReceived(padId: string, segment: ByteRange, burn: boolean, check: () => void): void {
+    this.write(() => {
+      check();
+      this.db
+        .prepare('INSERT INTO received (pad_id, start, end) VALUES (?, ?, ?)')
+        .run(id(padId), segment.start, segment.end);
+      if (burn) this.queueBurn(padId, segment);
+    });
+  }
+
+  /** Every segment queued for burning. */
+  burnQueue(): BurnEntry[] {
+    return (
+      this.db.prepare('SELECT pad_id, start, end FROM burn_queue ORDER BY pad_id, start').all() as {
+        pad_id: Buffer;
+        start: number;
+        end: number;
+      }[]
+    ).map((r) => ({ padId: r.pad_id.toString('hex'), start: r.start, end: r.end }));
+  }
+
+  /**
+   * Note that a queued segment is burned and synced. Its row is deleted with the next transaction rather than in
+   * one of its own: an extra sync on the critical path buys nothing, because burning is idempotent and start-up
+   * recovery burns whatever is still queued.
+   */
+  markBurned(entry: BurnEntry): void {
+    this.burnedPending.push(entry);
+  }
+
+  /** Delete the rows of burned segments now (used at recovery and close). */
+  flushBurned(): void {
+    if (this.burnedPending.length > 0) this.write(() => {});
+  }
+
+  /** Close the database, flushing burned-segment rows first. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.flushBurned();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private queueBurn(padId: string, segment: ByteRange): void {
+    this.db
+      .prepare('INSERT INTO burn_queue (pad_id, start, end) VALUES (?, ?, ?)')
+      .run(id(padId), segment.start, segment.end);
+  }
+
+  /** Run `fn` in one immediate transaction, together with deleting rows of already burned segments. */
+  private write(fn: () => void): void {
+    const pending = this.burnedPending;
+    this.db
+      .transaction(() => {
+        const del = this.db.prepare('DELETE FROM burn_queue WHERE pad_id = ? AND start = ?');
+        for (const b of pending) del.run(id(b.padId), b.start);
+        fn();
+      })
+      .immediate();
+    this.burnedPending = this.burnedPending.slice(pending.length);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Pad files: `pads/<pad id hex>.pad` in the data dir, mode 0600, exactly `size` bytes. Pad bytes are read into
+ * Uint8Arrays the caller zeroes after use, and burned (overwritten with zeros, then fdatasync) once used.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { OnepadError } from './errors.js';
+
+const CHUNK = 1 << 20;
+const ZEROS = new Uint8Array(CHUNK);
+
+/** Counts of syncs this process issued on pad files (for the benchmark's sync count per operation). */
+export const padSyncCounter = { fdatasync: 0, fsync: 0 };
+
+/** The path of a pad's file. */
+export function padFilePath(padsDir: string, padIdHex: string): string {
+  return join(padsDir, `${padIdHex}.pad`);
+}
+
+/**
+ * Open a pad file for reading and burning, checking its size against the ledger.
+ * @throws OnepadError PAD_FILE_INVALID when the file is missing or its size differs from `size`
+ */
+export function openPadFile(path: string, size: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    throw new OnepadError('PAD_FILE_INVALID', { reason: 'missing' }, 'pad file is missing');
+  }
+  const actual = fstatSync(fd).size;
+  if (actual !== size) {
+    closeSync(fd);
+    throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: size, actual }, 'pad file size differs');
+  }
+  return fd;
+}
+
+/**
+ * Read `length` pad bytes from `start`. The caller owns and must zero the result.
+ * @throws OnepadError STORAGE_FAILED on a short read
+ */
+export function readSegment(fd: number, start: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, start + done);
+    if (n <= 0) {
+      out.fill(0);
+      throw new OnepadError('STORAGE_FAILED', { reason: 'short read' }, 'short read of pad file');
+    }
+    done += n;
+  }
+  return out;
+}
+
+/** Overwrite [start, end) with zeros. Does not sync: call {@link syncData} once after a batch. */
+export function overwriteRange(fd: number, start: number, end: number): void {
+  let pos = start;
+  while (pos < end) {
+    const n = Math.min(CHUNK, end - pos);
+    pos += writeSync(fd, ZEROS, 0, n, pos);
+  }
+}
+
+/** fdatasync a pad file: after it returns, burned bytes are gone from the medium's point of view. */
+export function syncData(fd: number): void {
+  fdatasyncSync(fd);
+  padSyncCounter.fdatasync++;
+}
+
+/**
+ * Write a new pad file crash-safely: a temporary file (0600, exclusive), filled chunk by chunk by `fill`, synced,
+ * renamed into place, and the directory synced. A crash leaves either nothing, a `.tmp` file, or a complete file
+ * with no ledger row; start-up recovery burns and removes the last two (see {@link listPadFiles}).
+ *
+ * @param fill - called with successive chunks to fill in and the pad offset of each; must fill every byte
+ */
+export function writePadFile(
+  padsDir: string,
+  padIdHex: string,
+  size: number,
+  fill: (chunk: Uint8Array, offset: number) => void,
+): string {
+  const finalPath = padFilePath(padsDir, padIdHex);
+  const tmpPath = `${finalPath}.tmp`;
+  const fd = openSync(tmpPath, 'wx', 0o600);
+  const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
+  try {
+    for (let off = 0; off < size; off += buf.length) {
+      const chunk = buf.subarray(0, Math.min(buf.length, size - off));
+      fill(chunk, off);
+      let w = 0;
+      while (w < chunk.length) w += writeSync(fd, chunk, w, chunk.length - w, off + w);
+    }
+    fsyncSync(fd);
+    padSyncCounter.fsync++;
+  } finally {
+    buf.fill(0);
+    closeSync(fd);
+  }
+  renameSync(tmpPath, finalPath);
+  syncDir(padsDir);
+  return finalPath;
+}
+
+/** fsync a directory so a rename or unlink in it is durable. */
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+    padSyncCounter.fsync++;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Burn a whole pad file (overwrite, sync) and remove it. */
+export function destroyPadFile(path: string): void {
+  try {
+    const fd = openSync(path, 'r+');
+    try {
+      overwriteRange(fd, 0, fstatSync(fd).size);
+      syncData(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // already gone
+  }
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** Pad ids (hex) of the complete pad files, and the names of leftover temporary files, in a pads dir. */
+export function listPadFiles(padsDir: string): { ids: string[]; temporary: string[] } {
+  const ids: string[] = [];
+  const temporary: string[] = [];
+  for (const name of readdirSync(padsDir)) {
+    if (/^[0-9a-f]{32}\.pad$/.test(name)) ids.push(name.slice(0, 32));
+    else if (name.endsWith('.tmp')) temporary.push(name);
+  }
+  return { ids, temporary };
+}

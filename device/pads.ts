@@ -1,0 +1,77 @@
+/**
+ * Installing a new pad into a data dir: the pad file first (complete and synced), then its ledger row. A crash in
+ * between leaves a file with no row, which start-up recovery burns and removes.
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { prepareDataDir } from './data-dir.js';
+import { OnepadError } from './errors.js';
+import type { EventLog } from './events.js';
+import type { Ledger } from './ledger/ledger.js';
+import { destroyPadFile, writePadFile } from './pad-file.js';
+import type { Side } from './wire.js';
+
+/** A pad to install. */
+export interface PadSpec {
+  /** 32 hex digits. */
+  readonly padId: string;
+  readonly contact: string;
+  readonly side: Side;
+  readonly size: number;
+  /** True when the pad's bytes did not come from health-tested hardware randomness. */
+  readonly insecure: boolean;
+}
+
+/** The smallest pad worth having: room for one 1-byte message on each side. */
+export const MIN_PAD_SIZE = 2 * 33;
+
+/** A fresh random 16-byte pad id, as hex. */
+export function newPadId(): string {
+  return bytesToHex(randomBytes(16));
+}
+
+/**
+ * Write a pad file and add its ledger row, with split = floor(size / 2) and the cursor at the start of this
+ * side's region (A: 0, B: size).
+ *
+ * @param fill - fills successive chunks of the pad at the given offsets
+ * @throws OnepadError INVALID_ARGUMENT (bad id or size), CONTACT_EXISTS
+ */
+export function installPad(
+  dataDir: string,
+  ledger: Ledger,
+  events: EventLog | null,
+  spec: PadSpec,
+  fill: (chunk: Uint8Array, offset: number) => void,
+  now: () => number = Date.now,
+): void {
+  if (!/^[0-9a-f]{32}$/.test(spec.padId))
+    throw new OnepadError('INVALID_ARGUMENT', { argument: 'padId' }, 'pad id must be 32 hex digits');
+  if (!Number.isSafeInteger(spec.size) || spec.size < MIN_PAD_SIZE) {
+    throw new OnepadError(
+      'INVALID_ARGUMENT',
+      { argument: 'size', min: MIN_PAD_SIZE },
+      `pad size must be at least ${MIN_PAD_SIZE}`,
+    );
+  }
+  if (ledger.activePad(spec.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: spec.contact });
+  const layout = prepareDataDir(dataDir);
+  const path = writePadFile(layout.pads, spec.padId, spec.size, fill);
+  const split = Math.floor(spec.size / 2);
+  try {
+    ledger.insertPad({
+      padId: spec.padId,
+      contact: spec.contact,
+      side: spec.side,
+      size: spec.size,
+      split,
+      cursor: spec.side === 'A' ? 0 : spec.size,
+      insecure: spec.insecure,
+      createdAt: now(),
+    });
+  } catch (e) {
+    destroyPadFile(path);
+    throw e;
+  }
+  events?.record('PAD_CREATED', spec.padId, { size: spec.size, side: spec.side, insecure: spec.insecure });
+}

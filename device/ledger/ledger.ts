@@ -3,6 +3,8 @@
  * Every state change is one SQLite transaction, fsynced before it returns (WAL, synchronous=FULL).
  * No pad bytes and no plaintext are ever stored here.
  */
+
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { ByteRange } from '../engine-types.js';
 import { OnepadError } from '../errors.js';
 import type { Side } from '../wire.js';
@@ -59,9 +61,26 @@ export class Ledger {
   readonly db: Db;
   /** Burned segments whose burn_queue rows are deleted with the next transaction (see {@link markBurned}). */
   private burnedPending: BurnEntry[] = [];
+  private readonly statements = new Map<string, Statement>();
+  private readonly transact: Transaction<(pending: readonly BurnEntry[], fn: () => void) => void>;
 
   private constructor(db: Db) {
     this.db = db;
+    this.transact = db.transaction((pending: readonly BurnEntry[], fn: () => void) => {
+      const del = this.stmt('DELETE FROM burn_queue WHERE pad_id = ? AND start = ?');
+      for (const b of pending) del.run(id(b.padId), b.start);
+      fn();
+    });
+  }
+
+  /** A prepared statement, prepared once per connection. */
+  private stmt(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /**
@@ -74,31 +93,27 @@ export class Ledger {
 
   /** A pad by hex id, or undefined. */
   pad(padId: string): PadRow | undefined {
-    const r = this.db.prepare('SELECT * FROM pads WHERE pad_id = ?').get(id(padId)) as RawPad | undefined;
+    const r = this.stmt('SELECT * FROM pads WHERE pad_id = ?').get(id(padId)) as RawPad | undefined;
     return r && toRow(r);
   }
 
   /** The active pad for a contact, or undefined. */
   activePad(contact: string): PadRow | undefined {
-    const r = this.db.prepare("SELECT * FROM pads WHERE contact = ? AND state = 'active'").get(contact) as
-      | RawPad
-      | undefined;
+    const r = this.stmt("SELECT * FROM pads WHERE contact = ? AND state = 'active'").get(contact) as RawPad | undefined;
     return r && toRow(r);
   }
 
   /** The newest exhausted pad of a contact, or undefined (to say PAD_EXHAUSTED rather than UNKNOWN_CONTACT). */
   exhaustedPad(contact: string): PadRow | undefined {
-    const r = this.db
-      .prepare(
-        "SELECT * FROM pads WHERE contact = ? AND state = 'exhausted' ORDER BY created_at DESC, rowid DESC LIMIT 1",
-      )
-      .get(contact) as RawPad | undefined;
+    const r = this.stmt(
+      "SELECT * FROM pads WHERE contact = ? AND state = 'exhausted' ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    ).get(contact) as RawPad | undefined;
     return r && toRow(r);
   }
 
   /** Every pad, oldest first. */
   pads(): PadRow[] {
-    return (this.db.prepare('SELECT * FROM pads ORDER BY created_at, rowid').all() as RawPad[]).map(toRow);
+    return (this.stmt('SELECT * FROM pads ORDER BY created_at, rowid').all() as RawPad[]).map(toRow);
   }
 
   /**
@@ -108,12 +123,10 @@ export class Ledger {
   insertPad(p: Omit<PadRow, 'state'>): void {
     this.write(() => {
       if (this.activePad(p.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: p.contact });
-      this.db
-        .prepare(
-          `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at)
+      this.stmt(
+        `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at)
            VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
-        )
-        .run(id(p.padId), p.contact, p.side, p.size, p.split, p.cursor, p.insecure ? 1 : 0, p.createdAt);
+      ).run(id(p.padId), p.contact, p.side, p.size, p.split, p.cursor, p.insecure ? 1 : 0, p.createdAt);
     });
   }
 
@@ -131,9 +144,13 @@ export class Ledger {
     exhausted: boolean,
   ): void {
     this.write(() => {
-      const info = this.db
-        .prepare('UPDATE pads SET cursor = ?, state = ? WHERE pad_id = ? AND cursor = ? AND state = ?')
-        .run(newCursor, exhausted ? 'exhausted' : 'active', id(padId), expectedCursor, 'active');
+      const info = this.stmt('UPDATE pads SET cursor = ?, state = ? WHERE pad_id = ? AND cursor = ? AND state = ?').run(
+        newCursor,
+        exhausted ? 'exhausted' : 'active',
+        id(padId),
+        expectedCursor,
+        'active',
+      );
       if (info.changes !== 1) throw new Error('cursor moved under a reservation');
       if (burn) this.queueBurn(padId, segment);
     });
@@ -144,9 +161,10 @@ export class Ledger {
    * segment ending at `end`, since received segments are disjoint.
    */
   nearestReceived(padId: string, end: number): ByteRange | undefined {
-    return this.db
-      .prepare('SELECT start, end FROM received WHERE pad_id = ? AND start < ? ORDER BY start DESC LIMIT 1')
-      .get(id(padId), end) as ByteRange | undefined;
+    return this.stmt('SELECT start, end FROM received WHERE pad_id = ? AND start < ? ORDER BY start DESC LIMIT 1').get(
+      id(padId),
+      end,
+    ) as ByteRange | undefined;
   }
 
   /** The peer's frontier: max end (forward sender A) or min start (backward sender B), or null if none. */
@@ -155,14 +173,12 @@ export class Ledger {
       senderSide === 'A'
         ? 'SELECT max(end) AS f FROM received WHERE pad_id = ?'
         : 'SELECT min(start) AS f FROM received WHERE pad_id = ?';
-    return (this.db.prepare(sql).get(id(padId)) as { f: number | null }).f;
+    return (this.stmt(sql).get(id(padId)) as { f: number | null }).f;
   }
 
   /** Every received segment of a pad, in order. */
   received(padId: string): ByteRange[] {
-    return this.db
-      .prepare('SELECT start, end FROM received WHERE pad_id = ? ORDER BY start')
-      .all(id(padId)) as ByteRange[];
+    return this.stmt('SELECT start, end FROM received WHERE pad_id = ? ORDER BY start').all(id(padId)) as ByteRange[];
   }
 
   /**
@@ -172,9 +188,11 @@ export class Ledger {
   recordReceived(padId: string, segment: ByteRange, burn: boolean, check: () => void): void {
     this.write(() => {
       check();
-      this.db
-        .prepare('INSERT INTO received (pad_id, start, end) VALUES (?, ?, ?)')
-        .run(id(padId), segment.start, segment.end);
+      this.stmt('INSERT INTO received (pad_id, start, end) VALUES (?, ?, ?)').run(
+        id(padId),
+        segment.start,
+        segment.end,
+      );
       if (burn) this.queueBurn(padId, segment);
     });
   }
@@ -182,7 +200,7 @@ export class Ledger {
   /** Every segment queued for burning. */
   burnQueue(): BurnEntry[] {
     return (
-      this.db.prepare('SELECT pad_id, start, end FROM burn_queue ORDER BY pad_id, start').all() as {
+      this.stmt('SELECT pad_id, start, end FROM burn_queue ORDER BY pad_id, start').all() as {
         pad_id: Buffer;
         start: number;
         end: number;
@@ -215,21 +233,17 @@ export class Ledger {
   }
 
   private queueBurn(padId: string, segment: ByteRange): void {
-    this.db
-      .prepare('INSERT INTO burn_queue (pad_id, start, end) VALUES (?, ?, ?)')
-      .run(id(padId), segment.start, segment.end);
+    this.stmt('INSERT INTO burn_queue (pad_id, start, end) VALUES (?, ?, ?)').run(
+      id(padId),
+      segment.start,
+      segment.end,
+    );
   }
 
   /** Run `fn` in one immediate transaction, together with deleting rows of already burned segments. */
   private write(fn: () => void): void {
     const pending = this.burnedPending;
-    this.db
-      .transaction(() => {
-        const del = this.db.prepare('DELETE FROM burn_queue WHERE pad_id = ? AND start = ?');
-        for (const b of pending) del.run(id(b.padId), b.start);
-        fn();
-      })
-      .immediate();
+    this.transact.immediate(pending, fn);
     this.burnedPending = this.burnedPending.slice(pending.length);
   }
 }

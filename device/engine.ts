@@ -66,6 +66,11 @@ export interface EngineDeps {
 
 const CONTACT_RE = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
 
+/** True when `name` is a valid contact name: 1-64 letters, digits, space or . _ @ -, starting alphanumeric. */
+export function isValidContactName(name: unknown): name is string {
+  return typeof name === 'string' && CONTACT_RE.test(name);
+}
+
 /** A short fingerprint of a message, shown on the device and computable by the laptop: 4 groups of 4 hex. */
 export function messageFingerprint(plaintext: Uint8Array): string {
   const h = bytesToHex(sha256(plaintext).subarray(0, 8));
@@ -132,7 +137,7 @@ export class DeviceEngine {
    */
   async package(contact: string, plaintext: Uint8Array, signal?: AbortSignal): Promise<PackageResult> {
     this.assertOpen();
-    if (typeof contact !== 'string' || !CONTACT_RE.test(contact)) {
+    if (!isValidContactName(contact)) {
       throw new OnepadError(
         'INVALID_ARGUMENT',
         { argument: 'contact' },

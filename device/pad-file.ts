@@ -81,9 +81,78 @@ export function syncData(fd: number): void {
 }
 
 /**
- * Write a new pad file crash-safely: a temporary file (0600, exclusive), filled chunk by chunk by `fill`, synced,
- * renamed into place, and the directory synced. A crash leaves either nothing, a `.tmp` file, or a complete file
- * with no ledger row; start-up recovery burns and removes the last two (see {@link listPadFiles}).
+ * Writes a new pad file crash-safely and incrementally: a temporary file (0600, exclusive) filled at any offsets,
+ * then synced, renamed into place, and the directory synced. A crash leaves either nothing, a `.tmp` file, or a
+ * complete file with no ledger row; start-up recovery burns and removes the last two (see {@link listPadFiles}).
+ */
+export class PadFileWriter {
+  readonly finalPath: string;
+  readonly tmpPath: string;
+  private fd: number | null;
+  private readonly size: number;
+  private readonly padsDir: string;
+
+  private constructor(padsDir: string, padIdHex: string, size: number) {
+    this.padsDir = padsDir;
+    this.size = size;
+    this.finalPath = padFilePath(padsDir, padIdHex);
+    this.tmpPath = `${this.finalPath}.tmp`;
+    this.fd = openSync(this.tmpPath, 'wx', 0o600);
+  }
+
+  /** Start a pad file of `size` bytes for `padIdHex` in `padsDir`. */
+  static create(padsDir: string, padIdHex: string, size: number): PadFileWriter {
+    return new PadFileWriter(padsDir, padIdHex, size);
+  }
+
+  /**
+   * Write `chunk` at pad offset `offset` (not synced until {@link finish}).
+   * @throws RangeError when the chunk would run past the pad's size
+   */
+  write(chunk: Uint8Array, offset: number): void {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    if (offset < 0 || offset + chunk.length > this.size) throw new RangeError('chunk outside the pad');
+    let w = 0;
+    while (w < chunk.length) w += writeSync(this.fd, chunk, w, chunk.length - w, offset + w);
+  }
+
+  /**
+   * Sync the file, check its size, rename it into place and sync the directory.
+   * @throws OnepadError PAD_FILE_INVALID when the file is not exactly `size` bytes
+   */
+  finish(): string {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      if (fstatSync(fd).size !== this.size) {
+        throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
+      }
+      fsyncSync(fd);
+      padSyncCounter.fsync++;
+    } catch (e) {
+      closeSync(fd);
+      destroyPadFile(this.tmpPath);
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(this.tmpPath, this.finalPath);
+    syncDir(this.padsDir);
+    return this.finalPath;
+  }
+
+  /** Burn whatever was written and remove the temporary file. Safe to call more than once. */
+  abort(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    destroyPadFile(this.tmpPath);
+  }
+}
+
+/**
+ * Write a whole pad file from a synchronous filler (see {@link PadFileWriter}).
  *
  * @param fill - called with successive chunks to fill in and the pad offset of each; must fill every byte
  */
@@ -93,26 +162,21 @@ export function writePadFile(
   size: number,
   fill: (chunk: Uint8Array, offset: number) => void,
 ): string {
-  const finalPath = padFilePath(padsDir, padIdHex);
-  const tmpPath = `${finalPath}.tmp`;
-  const fd = openSync(tmpPath, 'wx', 0o600);
+  const writer = PadFileWriter.create(padsDir, padIdHex, size);
   const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
   try {
     for (let off = 0; off < size; off += buf.length) {
       const chunk = buf.subarray(0, Math.min(buf.length, size - off));
       fill(chunk, off);
-      let w = 0;
-      while (w < chunk.length) w += writeSync(fd, chunk, w, chunk.length - w, off + w);
+      writer.write(chunk, off);
     }
-    fsyncSync(fd);
-    padSyncCounter.fsync++;
+  } catch (e) {
+    writer.abort();
+    throw e;
   } finally {
     buf.fill(0);
-    closeSync(fd);
   }
-  renameSync(tmpPath, finalPath);
-  syncDir(padsDir);
-  return finalPath;
+  return writer.finish();
 }
 
 /** fsync a directory so a rename or unlink in it is durable. */

@@ -57,6 +57,20 @@ export function installPad(
   if (ledger.activePad(spec.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: spec.contact });
   const layout = prepareDataDir(dataDir);
   const path = writePadFile(layout.pads, spec.padId, spec.size, fill);
+  registerPadFile(ledger, events, spec, path, now);
+}
+
+/**
+ * Add the ledger row of a pad whose file is complete, synced and in place; on failure the file is burned.
+ * @throws OnepadError CONTACT_EXISTS
+ */
+export function registerPadFile(
+  ledger: Ledger,
+  events: EventLog | null,
+  spec: PadSpec,
+  path: string,
+  now: () => number = Date.now,
+): void {
   const split = Math.floor(spec.size / 2);
   try {
     ledger.insertPad({

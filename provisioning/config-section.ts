@@ -1,14 +1,37 @@
 import type { SectionSchema } from '../device/config/section.js';
 
-/**
- * The `pairing` config section. Owned by provisioning/; placeholder until that area defines its settings.
- */
-// biome-ignore lint/complexity/noBannedTypes: no settings yet
-export type PairingConfig = {};
+/** Pairing two devices over the direct cable. */
+export interface PairingConfig {
+  /** The network interface of the cable (its IPv6 link-local address is used; nobody types an address). */
+  readonly interface: string;
+  /** UDP port of the discovery beacons (sent to ff02::1 on the interface). */
+  readonly discoveryPort: number;
+  /** TCP port the initiator listens on, on its link-local address only. 0 = any free port. */
+  readonly port: number;
+  /** Pad bytes per committed chunk. */
+  readonly chunkBytes: number;
+  /** Largest pad this device makes, in bytes. */
+  readonly maxPadBytes: number;
+  /** How long to look for the peer. */
+  readonly discoveryTimeoutMs: number;
+  /** How long the peer may stay silent during the transfer. */
+  readonly ioTimeoutMs: number;
+  /** How long each user has to compare fingerprints and decide. */
+  readonly approvalTimeoutMs: number;
+}
 
 export const pairingSectionSchema = {
   type: 'object',
-  properties: {},
+  properties: {
+    interface: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.-]+$', default: 'eth0' },
+    discoveryPort: { type: 'integer', minimum: 1, maximum: 65535, default: 47_001 },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 47_002 },
+    chunkBytes: { type: 'integer', minimum: 64, maximum: 16_777_216, default: 1_048_576 },
+    maxPadBytes: { type: 'integer', minimum: 66, default: 4_294_967_296 },
+    discoveryTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 120_000 },
+    ioTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 15_000 },
+    approvalTimeoutMs: { type: 'integer', minimum: 1000, maximum: 3_600_000, default: 180_000 },
+  },
   additionalProperties: false,
   default: {},
 } as const satisfies SectionSchema;

@@ -3,6 +3,8 @@
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups.
  * Errors print their stable code and fixed message (never secrets) and exit 2; usage errors exit 64.
  */
+import { pairingCommands } from '../../provisioning/cli.js';
+import { rpcCommands } from '../../rpc/cli.js';
 import { OnepadError } from '../errors.js';
 import type { Command, CommandGroup } from './command.js';
 import { demoCommand } from './demo.js';
@@ -10,6 +12,8 @@ import { offlineCommands, padCommands } from './pad-commands.js';
 
 const GROUPS: readonly CommandGroup[] = [
   { name: '', topLevel: true, commands: [demoCommand] },
+  rpcCommands,
+  pairingCommands,
   padCommands,
   offlineCommands,
 ];

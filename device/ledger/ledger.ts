@@ -156,6 +156,13 @@ export class Ledger {
     });
   }
 
+  /** Mark a pad retired: it neither sends nor receives any more (its file is burned by the caller). */
+  retirePad(padId: string): void {
+    this.write(() => {
+      this.stmt("UPDATE pads SET state = 'retired' WHERE pad_id = ?").run(id(padId));
+    });
+  }
+
   /**
    * The received segment of `padId` with the greatest start below `end`: the only one that can overlap a new
    * segment ending at `end`, since received segments are disjoint.

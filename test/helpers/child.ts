@@ -4,8 +4,15 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Run a TypeScript file of this repo in a child node process (via tsx) and wait for it. */
-export function runTs(file: string, args: string[]): { status: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+export function runTs(
+  file: string,
+  args: string[],
+): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -13,9 +20,16 @@ export function runTs(file: string, args: string[]): { status: number | null; si
  * Start a TypeScript child, collect its stdout lines, and SIGKILL it `killAfterMs` after it prints `ready`.
  * Resolves with every complete line it printed.
  */
-export function runAndKill(file: string, args: string[], killAfterMs: number): Promise<{ lines: string[]; signal: string | null }> {
+export function runAndKill(
+  file: string,
+  args: string[],
+  killAfterMs: number,
+): Promise<{ lines: string[]; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buf = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,80 @@
+/**
+ * `onepad pair --config FILE (--initiator | --responder) [--size N] [--auto-approve]`: pair with the device on the
+ * cable, showing progress and the fingerprint. Without --auto-approve the operator compares the fingerprint with
+ * the other device's and answers on this terminal; --auto-approve is refused unless the device is simulated.
+ */
+import { createInterface } from 'node:readline/promises';
+import { parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
+import type { Command, CommandGroup } from '../device/cli/command.js';
+import { loadConfig } from '../device/config/config.js';
+import { OnepadError } from '../device/errors.js';
+import { pairOverLink } from './pair.js';
+import type { PairApprover } from './protocol.js';
+
+function mib(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+const pair: Command = {
+  name: 'pair',
+  usage:
+    'pair --config FILE (--initiator | --responder) [--size N[k|M|G]] [--auto-approve]   make a pad with the device on the cable',
+  async run(ctx) {
+    const args = parseArgs(ctx.argv, ['config', 'size'], ['initiator', 'responder', 'auto-approve']);
+    const initiator = args.options.has('initiator');
+    if (initiator === args.options.has('responder')) {
+      throw new OnepadError(
+        'INVALID_ARGUMENT',
+        { option: 'initiator' },
+        'give exactly one of --initiator or --responder',
+      );
+    }
+    const config = loadConfig(stringOption(args, 'config'));
+    const auto = args.options.has('auto-approve');
+    if (auto && !config.device.simulated) throw new OnepadError('INSECURE_REFUSED', { option: 'auto-approve' });
+    const approver: PairApprover = auto
+      ? { approvePairing: async () => 'approved' }
+      : {
+          async approvePairing(req, signal) {
+            const rl = createInterface({ input: process.stdin, output: ctx.stderr });
+            try {
+              const answer = await rl.question(
+                `\nPad with ${req.peer}: ${mib(req.size)}${req.insecure ? ' (INSECURE)' : ''}\nFingerprint: ${req.fingerprint}\nDoes the other device show the same fingerprint? [y/N] `,
+                { signal },
+              );
+              return /^y(es)?$/i.test(answer.trim()) ? 'approved' : 'denied';
+            } catch {
+              return 'timeout';
+            } finally {
+              rl.close();
+            }
+          },
+        };
+    ctx.stderr.write(
+      `${initiator ? 'waiting for' : 'looking for'} the other device on ${config.pairing.interface}...\n`,
+    );
+    const result = await pairOverLink({
+      config,
+      role: initiator ? 'initiator' : 'responder',
+      approver,
+      size: args.options.has('size') ? sizeOption(args, 'size') : undefined,
+      signal: ctx.signal,
+      onConnected: () => ctx.stderr.write('connected\n'),
+      onProgress: (p) => {
+        if (p.phase === 'transfer') {
+          const pct = Math.floor((100 * p.bytes) / p.total);
+          ctx.stderr.write(
+            `\r${mib(p.bytes)} / ${mib(p.total)} (${pct}%), ${mib(p.bytesPerSecond)}/s, ${Math.ceil(p.secondsLeft)} s left   `,
+          );
+          if (p.bytes === p.total) ctx.stderr.write('\n');
+        }
+      },
+    });
+    ctx.stdout.write(
+      `${JSON.stringify({ padId: result.padId, contact: result.contact, side: result.side, size: result.size, fingerprint: result.fingerprint, insecure: result.insecure })}\n`,
+    );
+    return 0;
+  },
+};
+
+export const pairingCommands: CommandGroup = { name: '', topLevel: true, commands: [pair] };

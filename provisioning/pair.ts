@@ -1,0 +1,64 @@
+/**
+ * Pair this device with the one on the cable: find it (discovery.ts), run the protocol (protocol.ts) drawing this
+ * device's contribution from its entropy pool, and leave with the same pad on both or none.
+ */
+import type { Config } from '../device/config/config.js';
+import { prepareDataDir } from '../device/data-dir.js';
+import { EventLog } from '../device/events.js';
+import { Ledger } from '../device/ledger/ledger.js';
+import { EntropyPool } from '../hrng/pool.js';
+import { FrameConnection } from './connection.js';
+import { awaitResponder, findInitiator } from './discovery.js';
+import { type PairApprover, type PairingProgress, type PairingResult, runPairing } from './protocol.js';
+
+export interface PairOptions {
+  readonly config: Config;
+  readonly role: 'initiator' | 'responder';
+  readonly approver: PairApprover;
+  /** Initiator: the pad size wanted (default: as much as both pools hold, up to pairing.maxPadBytes). */
+  readonly size?: number;
+  readonly onProgress?: (p: PairingProgress) => void;
+  /** Called once the peer is connected (for the screen: "transferring"). */
+  readonly onConnected?: () => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Discover the peer, pair, and close everything.
+ * @throws OnepadError every code of {@link runPairing}, plus PAIRING_NO_LINK, POOL_FILE_INVALID, DATA_DIR_UNSAFE
+ */
+export async function pairOverLink(opts: PairOptions): Promise<PairingResult> {
+  const { config } = opts;
+  const layout = prepareDataDir(config.dataDir);
+  const ledger = Ledger.open(layout.ledger);
+  const events = new EventLog(layout.events, config.engine.eventLogMax);
+  let pool: EntropyPool | null = null;
+  try {
+    pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+    const socket =
+      opts.role === 'initiator'
+        ? await awaitResponder(config.pairing, config.device.name, opts.signal)
+        : await findInitiator(config.pairing, opts.signal);
+    opts.onConnected?.();
+    const conn = new FrameConnection(socket, config.pairing.chunkBytes + 64);
+    return await runPairing({
+      role: opts.role,
+      name: config.device.name,
+      conn,
+      source: pool,
+      ledger,
+      events,
+      padsDir: layout.pads,
+      approver: opts.approver,
+      config: config.pairing,
+      requestedSize: opts.size,
+      insecure: config.device.simulated,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+  } finally {
+    pool?.close();
+    ledger.close();
+    events.close();
+  }
+}

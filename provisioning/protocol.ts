@@ -1,0 +1,325 @@
+/**
+ * The pairing protocol, one side of it, over an established {@link FrameConnection} (docs/PAIRING.md).
+ *
+ * HELLO both ways → the initiator PROPOSEs pad id and size, the responder ACCEPTs → for each chunk: both COMMIT
+ * (hash of their pool bytes), then both REVEAL; each checks the other's reveal against its commitment; the pad
+ * chunk is the XOR of both → both send their FINGERPRINT and compare → each user approves on the device (DECISION)
+ * → both register the pad and say INSTALLED. Any failure aborts: the partial pad file is burned, an installed but
+ * unconfirmed pad is retired and burned, and the pool bytes drawn stay consumed (they were burned when drawn).
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { ConfirmDecision } from '../device/confirm.js';
+import { isValidContactName } from '../device/engine.js';
+import { OnepadError } from '../device/errors.js';
+import type { EventLog } from '../device/events.js';
+import type { Ledger } from '../device/ledger/ledger.js';
+import { destroyPadFile, PadFileWriter } from '../device/pad-file.js';
+import { MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
+import type { Side } from '../device/wire.js';
+import type { PairingConfig } from './config-section.js';
+import type { FrameConnection } from './connection.js';
+import { commitment, Transcript } from './fingerprint.js';
+import { encodeFrame, FRAME, jsonFrame, parseJson } from './frames.js';
+
+export const PAIRING_VERSION = 1;
+
+/** Where this device's contribution comes from: the entropy pool (hrng/pool.ts) or a test double. */
+export interface PadSource {
+  available(): number;
+  /** Draw `n` bytes; they are consumed (and burned in the pool) before they are returned. */
+  take(n: number): { readonly bytes: Uint8Array; readonly insecure: boolean };
+}
+
+/** What the user approves on the device after the transfer. */
+export interface PairRequest {
+  readonly peer: string;
+  readonly side: Side;
+  readonly size: number;
+  readonly fingerprint: string;
+  readonly insecure: boolean;
+}
+
+/** Asks this device's user to compare fingerprints and approve the new pad. */
+export interface PairApprover {
+  approvePairing(req: PairRequest, signal: AbortSignal): Promise<ConfirmDecision>;
+}
+
+/** Progress, for the screen and the CLI. */
+export interface PairingProgress {
+  readonly phase: 'transfer' | 'compare' | 'done';
+  readonly bytes: number;
+  readonly total: number;
+  readonly bytesPerSecond: number;
+  /** Estimated seconds until the transfer is complete (0 after it). */
+  readonly secondsLeft: number;
+}
+
+export interface PairingDeps {
+  readonly role: 'initiator' | 'responder';
+  /** This device's name (config device.name): the peer stores it as its contact. */
+  readonly name: string;
+  readonly conn: FrameConnection;
+  readonly source: PadSource;
+  readonly ledger: Ledger;
+  readonly events: EventLog | null;
+  readonly padsDir: string;
+  readonly approver: PairApprover;
+  readonly config: PairingConfig;
+  /** The pad size the initiator asks for; it gets min(this, both pools, both maxima). */
+  readonly requestedSize?: number;
+  /** Force the insecure mark (a simulated device), whatever the pool says. */
+  readonly insecure?: boolean;
+  readonly onProgress?: (p: PairingProgress) => void;
+  readonly signal?: AbortSignal;
+  readonly now?: () => number;
+}
+
+export interface PairingResult {
+  readonly padId: string;
+  readonly contact: string;
+  readonly side: Side;
+  readonly size: number;
+  readonly fingerprint: string;
+  readonly insecure: boolean;
+}
+
+interface Hello {
+  readonly name: string;
+  readonly role: 'initiator' | 'responder';
+  readonly available: number;
+  readonly max: number;
+  readonly insecure: boolean;
+}
+
+function protocolError(reason: string): OnepadError {
+  return new OnepadError('PAIRING_PROTOCOL', { reason }, reason);
+}
+
+function parseHello(payload: Uint8Array): Hello {
+  const h = parseJson(payload);
+  if (h.v !== PAIRING_VERSION) throw protocolError('unsupported version');
+  if (!isValidContactName(h.name)) throw protocolError('bad peer name');
+  if (h.role !== 'initiator' && h.role !== 'responder') throw protocolError('bad role');
+  for (const k of ['available', 'max'] as const) {
+    if (!Number.isSafeInteger(h[k]) || (h[k] as number) < 0) throw protocolError(`bad ${k}`);
+  }
+  if (typeof h.insecure !== 'boolean') throw protocolError('bad insecure');
+  return h as unknown as Hello;
+}
+
+function indexed(index: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + data.length);
+  new DataView(out.buffer).setUint32(0, index, false);
+  out.set(data, 4);
+  return out;
+}
+
+function unindex(payload: Uint8Array, index: number, length: number, what: string): Uint8Array {
+  if (payload.length !== 4 + length) throw protocolError(`${what} has the wrong size`);
+  if (new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, false) !== index) {
+    throw protocolError(`${what} for the wrong chunk`);
+  }
+  return payload.subarray(4);
+}
+
+/** Codes that came from the peer or the link: no point telling the peer about them. */
+const PEER_SIDE = new Set(['PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']);
+
+/**
+ * Run one side of the pairing protocol to completion.
+ *
+ * @throws OnepadError PAIRING_PROTOCOL, PAIRING_PEER_LOST, PAIRING_PEER_ABORTED, PAIRING_TIMEOUT,
+ *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, FINGERPRINT_MISMATCH, CONTACT_EXISTS, POOL_INSUFFICIENT
+ */
+export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
+  const { conn, config } = deps;
+  const now = deps.now ?? Date.now;
+  const io = config.ioTimeoutMs;
+  let writer: PadFileWriter | null = null;
+  let finishedPath: string | null = null;
+  let registered: string | null = null;
+  try {
+    // --- HELLO ------------------------------------------------------------------------------------
+    await conn.send(
+      jsonFrame(FRAME.HELLO, {
+        v: PAIRING_VERSION,
+        name: deps.name,
+        role: deps.role,
+        available: deps.source.available(),
+        max: config.maxPadBytes,
+        insecure: deps.insecure === true,
+      }),
+    );
+    const peer = parseHello(await conn.expect(FRAME.HELLO, io, deps.signal));
+    if (peer.role === deps.role) throw protocolError('both devices chose the same role');
+    if (peer.name === deps.name) throw protocolError('both devices have the same name');
+    if (deps.ledger.activePad(peer.name)) throw new OnepadError('CONTACT_EXISTS', { contact: peer.name });
+    const side: Side = deps.role === 'initiator' ? 'A' : 'B';
+    const nameA = side === 'A' ? deps.name : peer.name;
+    const nameB = side === 'A' ? peer.name : deps.name;
+
+    // --- PROPOSE / ACCEPT --------------------------------------------------------------------------
+    let padId: Uint8Array;
+    let size: number;
+    let chunk: number;
+    if (deps.role === 'initiator') {
+      size = Math.min(
+        deps.requestedSize ?? Number.MAX_SAFE_INTEGER,
+        deps.source.available(),
+        peer.available,
+        config.maxPadBytes,
+        peer.max,
+      );
+      if (size < MIN_PAD_SIZE) {
+        throw new OnepadError(
+          'POOL_INSUFFICIENT',
+          { available: size, needed: MIN_PAD_SIZE },
+          'not enough pool on one of the devices',
+        );
+      }
+      padId = new Uint8Array(randomBytes(16));
+      chunk = config.chunkBytes;
+      await conn.send(jsonFrame(FRAME.PROPOSE, { padId: bytesToHex(padId), size, chunk }));
+      parseJson(await conn.expect(FRAME.ACCEPT, io, deps.signal));
+    } else {
+      const p = parseJson(await conn.expect(FRAME.PROPOSE, io, deps.signal));
+      if (typeof p.padId !== 'string' || !/^[0-9a-f]{32}$/.test(p.padId)) throw protocolError('bad pad id');
+      if (!Number.isSafeInteger(p.size) || (p.size as number) < MIN_PAD_SIZE) throw protocolError('bad size');
+      if (!Number.isSafeInteger(p.chunk) || (p.chunk as number) < 64 || (p.chunk as number) > 16_777_216) {
+        throw protocolError('bad chunk size');
+      }
+      padId = hexToBytes(p.padId);
+      size = p.size as number;
+      chunk = p.chunk as number;
+      if (size > deps.source.available() || size > config.maxPadBytes) {
+        throw new OnepadError('POOL_INSUFFICIENT', { available: deps.source.available(), needed: size });
+      }
+      await conn.send(jsonFrame(FRAME.ACCEPT, {}));
+    }
+    const padIdHex = bytesToHex(padId);
+
+    // --- commit / reveal, chunk by chunk -------------------------------------------------------------
+    writer = PadFileWriter.create(deps.padsDir, padIdHex, size);
+    const transcript = new Transcript(padId, size, nameA, nameB);
+    const peerSide: Side = side === 'A' ? 'B' : 'A';
+    let ownInsecure = deps.insecure === true;
+    const started = now();
+    for (let index = 0, off = 0; off < size; index++, off += chunk) {
+      const len = Math.min(chunk, size - off);
+      const draw = deps.source.take(len);
+      const own = draw.bytes;
+      ownInsecure ||= draw.insecure;
+      try {
+        const ownCommit = commitment(padId, index, side, own);
+        await conn.send(encodeFrame(FRAME.COMMIT, indexed(index, ownCommit)));
+        const peerCommit = unindex(await conn.expect(FRAME.COMMIT, io, deps.signal), index, 32, 'commitment').slice();
+        await conn.send(encodeFrame(FRAME.REVEAL, indexed(index, own)));
+        const revealed = await conn.expect(FRAME.REVEAL, io, deps.signal);
+        const theirs = unindex(revealed, index, len, 'reveal');
+        const check = commitment(padId, index, peerSide, theirs);
+        if (!check.every((b, i) => b === peerCommit[i])) {
+          revealed.fill(0);
+          throw new OnepadError('COMMITMENT_MISMATCH', { chunk: index });
+        }
+        for (let i = 0; i < len; i++) own[i] = (own[i] as number) ^ (theirs[i] as number);
+        revealed.fill(0);
+        writer.write(own, off);
+        if (side === 'A') transcript.addChunk(ownCommit, peerCommit);
+        else transcript.addChunk(peerCommit, ownCommit);
+      } finally {
+        own.fill(0);
+      }
+      const done = off + len;
+      const elapsed = Math.max(1, now() - started) / 1000;
+      const rate = done / elapsed;
+      deps.onProgress?.({
+        phase: 'transfer',
+        bytes: done,
+        total: size,
+        bytesPerSecond: rate,
+        secondsLeft: (size - done) / rate,
+      });
+    }
+    finishedPath = writer.finish();
+    writer = null;
+
+    // --- fingerprints ----------------------------------------------------------------------------------
+    const fingerprint = transcript.fingerprint();
+    await conn.send(jsonFrame(FRAME.FINGERPRINT, { fingerprint, insecure: ownInsecure }));
+    const theirFp = parseJson(await conn.expect(FRAME.FINGERPRINT, io, deps.signal));
+    if (typeof theirFp.insecure !== 'boolean') throw protocolError('bad insecure');
+    if (theirFp.fingerprint !== fingerprint) throw new OnepadError('FINGERPRINT_MISMATCH');
+    const insecure = ownInsecure || theirFp.insecure;
+    deps.onProgress?.({ phase: 'compare', bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
+
+    // --- both users approve --------------------------------------------------------------------------
+    await decide(deps, { peer: peer.name, side, size, fingerprint, insecure });
+
+    // --- activate on both ----------------------------------------------------------------------------
+    const spec = { padId: padIdHex, contact: peer.name, side, size, insecure };
+    registerPadFile(deps.ledger, deps.events, spec, finishedPath, now);
+    registered = padIdHex;
+    await conn.send(jsonFrame(FRAME.INSTALLED, {}));
+    parseJson(await conn.expect(FRAME.INSTALLED, io, deps.signal));
+    deps.onProgress?.({ phase: 'done', bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
+    conn.close();
+    return { padId: padIdHex, contact: peer.name, side, size, fingerprint, insecure };
+  } catch (e) {
+    writer?.abort();
+    if (registered) {
+      deps.ledger.retirePad(registered);
+    }
+    if (finishedPath) destroyPadFile(finishedPath);
+    const err =
+      e instanceof OnepadError ? e : new OnepadError('PAIRING_PROTOCOL', { reason: 'internal' }, 'pairing failed');
+    if (PEER_SIDE.has(err.code)) conn.close();
+    else await conn.abort(err.code);
+    throw err;
+  }
+}
+
+/**
+ * Ask this device's user, while listening for the peer's decision: a peer's "deny" cancels our question.
+ * @throws OnepadError DENIED, PAIRING_TIMEOUT (our user did not decide), PAIRING_PEER_DENIED, peer errors
+ */
+async function decide(deps: PairingDeps, req: PairRequest): Promise<void> {
+  const { conn, config } = deps;
+  const ac = new AbortController();
+  const onOuter = () => ac.abort();
+  deps.signal?.addEventListener('abort', onOuter, { once: true });
+  // The peer's decision may come before, during or after ours.
+  const peerDecision = conn
+    .expect(FRAME.DECISION, config.approvalTimeoutMs + config.ioTimeoutMs, deps.signal)
+    .then((p) => {
+      const d = parseJson(p);
+      if (typeof d.approved !== 'boolean') throw protocolError('bad decision');
+      if (!d.approved) {
+        ac.abort();
+        throw new OnepadError('PAIRING_PEER_DENIED');
+      }
+    });
+  let peerError: unknown = null;
+  peerDecision.catch((e: unknown) => {
+    peerError = e;
+    ac.abort();
+  });
+  try {
+    const timer = setTimeout(() => ac.abort(), config.approvalTimeoutMs);
+    let ours: ConfirmDecision;
+    try {
+      ours = await deps.approver.approvePairing(req, ac.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+    // The peer denied or vanished while we asked: its error is the one to report.
+    if (ours !== 'approved' && peerError) throw peerError;
+    await conn.send(jsonFrame(FRAME.DECISION, { approved: ours === 'approved' }));
+    if (ours === 'denied') throw new OnepadError('DENIED');
+    if (ours !== 'approved')
+      throw new OnepadError('PAIRING_TIMEOUT', { reason: 'user' }, 'the user did not decide in time');
+    await peerDecision;
+  } finally {
+    deps.signal?.removeEventListener('abort', onOuter);
+  }
+}

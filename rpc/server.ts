@@ -1,0 +1,299 @@
+/**
+ * The link server: `POST /package` and `POST /unpackage`, nothing else, answered one at a time through the
+ * request queue, only to the configured peer. {@link build} makes the fastify instance (tests use inject());
+ * {@link listen} binds it to the link address.
+ */
+import { BlockList, isIP } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Config } from '../device/config/config.js';
+import type { PackageResult, UnpackageResult } from '../device/engine-types.js';
+import { OnepadError } from '../device/errors.js';
+import { decodeBase64, decodeTextOrNull, encodeBase64, encodeText } from './codec.js';
+import { errorBody, faultSummary, NOT_FOUND_BODY, toOnepadError } from './errors.js';
+import {
+  type PackageRequest,
+  type PackageResponse,
+  packageRouteSchema,
+  protocolLimits,
+  type UnpackageRequest,
+  type UnpackageResponse,
+  unpackageRouteSchema,
+} from './protocol.js';
+import { SerialQueue } from './queue.js';
+
+/** What the server needs of the engine (device/engine.ts DeviceEngine satisfies it). */
+export interface RpcEngine {
+  package(contact: string, plaintext: Uint8Array, signal?: AbortSignal): Promise<PackageResult>;
+  unpackage(bytes: Uint8Array, signal?: AbortSignal): Promise<UnpackageResult>;
+}
+
+/** A pino destination: anything with write(). */
+export interface LogStream {
+  write(line: string): unknown;
+}
+
+/** What {@link build} is given. */
+export interface RpcDeps {
+  /** The engine; its confirmer asks the user. */
+  readonly engine: RpcEngine;
+  readonly config: Pick<Config, 'engine' | 'confirm' | 'link'>;
+  /** Log through pino to this stream at `link.logLevel`; no logging when absent. */
+  readonly logStream?: LogStream;
+}
+
+/** The fastify instance with the queue it serves through. */
+export type RpcServer = FastifyInstance & { readonly rpcQueue: SerialQueue };
+
+/** The timeouts of one server, in milliseconds. */
+export interface ServerTimeouts {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  /** Socket idle timeout: longer than the longest possible wait for the user. */
+  readonly connectionTimeout: number;
+}
+
+/**
+ * The server's timeouts. Receiving a request is bounded tightly (headers, whole request); the wait for the
+ * answer is not, beyond the longest the queue and the user can take: every waiting request's confirmation
+ * timing out in turn, plus a margin for the engine's commit.
+ */
+export function serverTimeouts(config: Pick<Config, 'confirm' | 'link'>): ServerTimeouts {
+  const link = config.link;
+  const longestWait = (config.confirm.queueLength + 1) * config.confirm.timeoutMs + link.responseMarginMs;
+  return {
+    headersTimeout: Math.min(link.headersTimeoutMs, link.requestTimeoutMs),
+    requestTimeout: link.requestTimeoutMs,
+    keepAliveTimeout: link.keepAliveTimeoutMs,
+    connectionTimeout: longestWait,
+  };
+}
+
+/** The address without an IPv4-mapped IPv6 prefix. */
+function plainAddress(address: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return m ? (m[1] as string) : address;
+}
+
+/**
+ * A predicate that is true for exactly the configured peer address (any textual form of it).
+ *
+ * @throws OnepadError LINK_ADDRESS_REFUSED when `peer` is not an IP address
+ */
+export function peerMatcher(peer: string): (remote: string | undefined) => boolean {
+  const p = plainAddress(peer);
+  const family = isIP(p);
+  if (family === 0) throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.peer' }, 'link.peer');
+  const list = new BlockList();
+  list.addAddress(p, family === 4 ? 'ipv4' : 'ipv6');
+  return (remote) => {
+    if (!remote) return false;
+    const r = plainAddress(remote);
+    const rf = isIP(r);
+    return rf === family && list.check(r, rf === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+const BAD_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+function sendError(reply: FastifyReply, e: OnepadError): FastifyReply {
+  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(e));
+}
+
+function sendNotFound(reply: FastifyReply): FastifyReply {
+  return reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
+}
+
+/** A signal aborted when the client goes away before its answer was written. */
+function clientGone(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  };
+  reply.raw.once('close', onClose);
+  return { signal: ac.signal, done: () => reply.raw.off('close', onClose) };
+}
+
+/**
+ * Build the link server (not listening). Requests from other sources than `link.peer` get PEER_REFUSED; each
+ * call goes through a {@link SerialQueue} of `confirm.queueLength`; errors are registry codes with fixed bodies.
+ *
+ * @throws OnepadError LINK_ADDRESS_REFUSED when `link.peer` is not an IP address
+ */
+export function build(deps: RpcDeps): RpcServer {
+  const { engine, config } = deps;
+  const limits = protocolLimits(config.engine.maxMessageLength);
+  const timeouts = serverTimeouts(config);
+  const isPeer = peerMatcher(config.link.peer);
+  const queue = new SerialQueue(config.confirm.queueLength);
+
+  const app = Fastify({
+    logger: deps.logStream
+      ? {
+          level: config.link.logLevel,
+          stream: deps.logStream,
+          // Never bodies or headers: method, path and source only; status on completion.
+          serializers: {
+            req: (req: { method?: string; url?: string; socket?: { remoteAddress?: string } }) => ({
+              method: req.method,
+              url: typeof req.url === 'string' ? req.url.slice(0, 64) : undefined,
+              remoteAddress: req.socket?.remoteAddress,
+            }),
+            res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          },
+        }
+      : false,
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
+    http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: 250 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    exposeHeadRoutes: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    frameworkErrors: (_err, _request, reply) => {
+      sendNotFound(reply);
+    },
+    clientErrorHandler: (err, socket) => {
+      // A malformed or too slow HTTP message: a fixed 400 or 408 without a body, then the socket is closed.
+      const timedOut = (err as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (socket.writable) socket.end(timedOut ? TIMEOUT_RESPONSE : BAD_REQUEST_RESPONSE);
+      socket.destroySoon();
+    },
+  });
+
+  app.server.maxConnections = config.link.maxConnections;
+  app.server.on('connection', (socket) => {
+    // Not the peer: drop before a byte is parsed. The onRequest hook below answers the same for inject().
+    if (!isPeer(socket.remoteAddress)) socket.destroy();
+  });
+
+  // JSON only: drop the text/plain parser fastify registers by default.
+  app.removeContentTypeParser('text/plain');
+
+  app.decorate('rpcQueue', queue);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isPeer(request.socket.remoteAddress)) return sendError(reply, new OnepadError('PEER_REFUSED'));
+    if (queue.isClosed) return sendError(reply, new OnepadError('SHUTTING_DOWN'));
+    return undefined;
+  });
+
+  app.addHook('preClose', async () => {
+    await queue.shutdown();
+  });
+
+  app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
+
+  app.setErrorHandler((err, request, reply) => {
+    if (request.is404) return sendNotFound(reply);
+    const { error, unexpected } = toOnepadError(err);
+    if (unexpected) request.log.error({ fault: faultSummary(err) }, 'unexpected fault');
+    else request.log.info({ code: error.code }, 'request refused');
+    return sendError(reply, error);
+  });
+
+  app.post<{ Body: PackageRequest }>(
+    '/package',
+    { schema: packageRouteSchema(limits) },
+    async (request, reply): Promise<PackageResponse> => {
+      const body = request.body;
+      const plaintext =
+        typeof body.text === 'string' ? encodeText(body.text, 'text') : decodeBase64(body.bytes ?? '', 'bytes');
+      if (plaintext.length > limits.maxMessageLength) {
+        throw new OnepadError('MESSAGE_TOO_LONG', { length: plaintext.length, max: limits.maxMessageLength });
+      }
+      const gone = clientGone(reply);
+      try {
+        const r = await queue.run((signal) => engine.package(body.contact, plaintext, signal), gone.signal);
+        return {
+          package: encodeBase64(r.package),
+          contact: r.contact,
+          padId: r.padId,
+          cost: r.cost,
+          insecure: r.insecure,
+          remaining: r.remaining,
+          maxMessageLength: r.maxMessageLength,
+          messagesLeft: r.messagesLeft,
+        };
+      } finally {
+        gone.done();
+        plaintext.fill(0);
+      }
+    },
+  );
+
+  app.post<{ Body: UnpackageRequest }>(
+    '/unpackage',
+    { schema: unpackageRouteSchema(limits) },
+    async (request, reply): Promise<UnpackageResponse> => {
+      const bytes = decodeBase64(request.body.package, 'package');
+      const gone = clientGone(reply);
+      try {
+        const r = await queue.run((signal) => engine.unpackage(bytes, signal), gone.signal);
+        const text = r.plaintext === null ? null : decodeTextOrNull(r.plaintext);
+        const response: UnpackageResponse = {
+          contact: r.contact,
+          padId: r.padId,
+          length: r.length,
+          text,
+          bytes: r.plaintext !== null && text === null ? encodeBase64(r.plaintext) : null,
+          shownOnDeviceOnly: r.plaintext === null,
+          gaps: r.gaps.map((g) => ({ start: g.start, end: g.end })),
+          late: r.late,
+          insecure: r.insecure,
+          remaining: r.remaining,
+          maxMessageLength: r.maxMessageLength,
+          messagesLeft: r.messagesLeft,
+        };
+        r.plaintext?.fill(0);
+        return response;
+      } finally {
+        gone.done();
+      }
+    },
+  );
+
+  return app as unknown as RpcServer;
+}
+
+/** True for an address that means "every interface". */
+export function isWildcard(address: string): boolean {
+  const a = plainAddress(address);
+  const family = isIP(a);
+  if (family === 4) return a === '0.0.0.0';
+  if (family === 6) {
+    const any = new BlockList();
+    any.addAddress('::', 'ipv6');
+    return any.check(a, 'ipv6');
+  }
+  return false;
+}
+
+/**
+ * Bind the server to `link.address:link.port` and nothing else.
+ *
+ * @param opts.simulated - the device is simulated: a wildcard address is then allowed (for development only)
+ * @param opts.port - override `link.port` (tests pass 0 for any free port)
+ * @returns the bound address and port
+ * @throws OnepadError LINK_ADDRESS_REFUSED when the address is not an IP, or a wildcard on a real device
+ */
+export async function listen(
+  app: FastifyInstance,
+  link: Config['link'],
+  opts: { simulated: boolean; port?: number },
+): Promise<{ address: string; port: number }> {
+  const host = plainAddress(link.address);
+  if (isIP(host) === 0) throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.address' }, 'not an IP');
+  if (isWildcard(host) && !opts.simulated) {
+    throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.address', reason: 'wildcard' }, 'wildcard');
+  }
+  await app.listen({ host, port: opts.port ?? link.port, listenTextResolver: () => 'listening on the link' });
+  const addr = app.server.address();
+  if (addr === null || typeof addr === 'string') throw new OnepadError('INTERNAL');
+  return { address: addr.address, port: addr.port };
+}

@@ -1,0 +1,16 @@
+/**
+ * Runs one rpc/cli.ts command as a process, as device/cli/main.ts will: `node --import tsx cli-child.ts
+ * <command> [args]`. SIGTERM and SIGINT abort the command's signal.
+ */
+import { rpcCommands } from '../../rpc/cli.js';
+
+const [name, ...argv] = process.argv.slice(2);
+const command = rpcCommands.commands.find((c) => c.name === name);
+if (!command) {
+  process.stderr.write(`no command ${name}\n`);
+  process.exit(2);
+}
+const ac = new AbortController();
+process.on('SIGTERM', () => ac.abort());
+process.on('SIGINT', () => ac.abort());
+process.exitCode = await command.run({ argv, stdout: process.stdout, stderr: process.stderr, signal: ac.signal });

@@ -1,0 +1,223 @@
+/**
+ * The device on a real link: three network namespaces made for this test only.
+ *
+ *   [peer ns] 10.254.K.2 ──veth── 10.254.K.1 [device ns] 10.254.K.5 ──veth── 10.254.K.6 [stranger ns]
+ *
+ * The device runs as its own process (`onepad device --sim --auto-approve`) in the device namespace, bound to
+ * 10.254.K.1 with peer 10.254.K.2; the client commands run in the peer namespace. The stranger namespace is
+ * routed to the link address through the device's second interface, and the peer namespace also holds a second
+ * address: neither may get an answer. All traffic stays inside the namespaces; they are removed afterwards.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePair, type Pair, utf8 } from '../helpers/engine-fixture.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = 'test/rpc/cli-child.ts';
+const PROBE = 'test/rpc/probe-child.ts';
+const isRoot = process.getuid?.() === 0;
+const hasIp = (() => {
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const PREFIX = 'onepad-t';
+const tag = `${PREFIX}${process.pid}`;
+const NS = { device: `${tag}-d`, peer: `${tag}-p`, stranger: `${tag}-s` };
+const K = (process.pid % 200) + 20;
+const IP = {
+  device: `10.254.${K}.1`,
+  peer: `10.254.${K}.2`,
+  deviceSide2: `10.254.${K}.5`,
+  stranger: `10.254.${K}.6`,
+  peerExtra: `10.254.${K}.9`,
+};
+const PORT = 4747;
+const IF = { dp: `op${process.pid}d`, pd: `op${process.pid}p`, ds: `op${process.pid}s`, sd: `op${process.pid}x` };
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Remove namespaces left by earlier runs whose process is gone, and our own. */
+function removeLeftovers(): void {
+  const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = /^onepad-t(\d+)-[dps]$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid !== process.pid;
+    if (alive) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      try {
+        ip('netns', 'del', name);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function setUpNetwork(): void {
+  for (const ns of Object.values(NS)) {
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+  }
+  ip('link', 'add', IF.dp, 'netns', NS.device, 'type', 'veth', 'peer', 'name', IF.pd, 'netns', NS.peer);
+  ip('link', 'add', IF.ds, 'netns', NS.device, 'type', 'veth', 'peer', 'name', IF.sd, 'netns', NS.stranger);
+  ip('-n', NS.device, 'addr', 'add', `${IP.device}/30`, 'dev', IF.dp);
+  ip('-n', NS.peer, 'addr', 'add', `${IP.peer}/30`, 'dev', IF.pd);
+  ip('-n', NS.peer, 'addr', 'add', `${IP.peerExtra}/32`, 'dev', IF.pd);
+  ip('-n', NS.device, 'addr', 'add', `${IP.deviceSide2}/30`, 'dev', IF.ds);
+  ip('-n', NS.stranger, 'addr', 'add', `${IP.stranger}/30`, 'dev', IF.sd);
+  for (const [ns, dev] of [
+    [NS.device, IF.dp],
+    [NS.device, IF.ds],
+    [NS.peer, IF.pd],
+    [NS.stranger, IF.sd],
+  ] as const) {
+    ip('-n', ns, 'link', 'set', dev, 'up');
+  }
+  // The stranger reaches the link address through the device's second interface; the device answers the
+  // peer's extra address over the link.
+  ip('-n', NS.stranger, 'route', 'add', `${IP.device}/32`, 'via', IP.deviceSide2);
+  ip('-n', NS.device, 'route', 'add', `${IP.peerExtra}/32`, 'dev', IF.dp);
+}
+
+interface Done {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+function inNs(ns: string, file: string, args: string[]): { child: ChildProcess; done: Promise<Done> } {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', file, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  const done = new Promise<Done>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  Object.defineProperty(child, 'output', { get: () => stdout });
+  return { child, done };
+}
+
+let pair: Pair;
+let device: { child: ChildProcess; done: Promise<Done> } | undefined;
+const deviceUrl = `http://${IP.device}:${PORT}`;
+
+// Creating namespaces needs root (CAP_NET_ADMIN) and iproute2; CI runs as root.
+describe.skipIf(!isRoot || !hasIp)('the device on a point-to-point link (network namespaces)', () => {
+  beforeAll(async () => {
+    removeLeftovers();
+    setUpNetwork();
+    pair = makePair(4096);
+    const config = join(pair.root, 'alice.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: pair.dirA,
+        device: { name: 'alice', simulated: true },
+        link: { address: IP.device, peer: IP.peer, port: PORT },
+      }),
+    );
+    device = inNs(NS.device, CLI, ['device', '--config', config, '--sim', '--auto-approve']);
+    const child = device.child as ChildProcess & { output: string };
+    const end = Date.now() + 30_000;
+    while (!child.output.includes('"device ready"')) {
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`device did not start: ${child.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  afterAll(async () => {
+    if (device && device.child.exitCode === null) {
+      device.child.kill('SIGKILL');
+      await device.done;
+    }
+    for (const ns of Object.values(NS)) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // not created
+      }
+    }
+    pair?.cleanup();
+  });
+
+  it('full round trip from the peer namespace: package, then unpackage of the answer', async () => {
+    const secret = 'PLAINTEXT over the cable';
+    const p = await inNs(NS.peer, CLI, ['package', '--url', deviceUrl, '--to', 'bob', secret]).done;
+    expect(p.stderr).not.toMatch(/error/);
+    expect(p.code).toBe(0);
+    const pkg = p.stdout.trim();
+    const bob = pair.openB();
+    const opened = await bob.unpackage(Buffer.from(pkg, 'base64'));
+    expect(new TextDecoder().decode(opened.plaintext ?? new Uint8Array())).toBe(secret);
+
+    const reply = await bob.package('alice', utf8('PLAINTEXT reply'));
+    const u = await inNs(NS.peer, CLI, ['unpackage', '--url', deviceUrl, Buffer.from(reply.package).toString('base64')])
+      .done;
+    expect(u.code).toBe(0);
+    expect(u.stdout).toContain('from: bob\ntext: PLAINTEXT reply\n');
+  });
+
+  it('is not reachable from anywhere but the peer address on the link', async () => {
+    const fromStranger = await inNs(NS.stranger, PROBE, [deviceUrl, `http://${IP.deviceSide2}:${PORT}`]).done;
+    const s = JSON.parse(fromStranger.stdout) as Record<string, string>;
+    // Routed to the link address: the connection is dropped before a byte is read.
+    expect(s[deviceUrl]).toMatch(/^LINK_UNREACHABLE:(ECONNRESET|EPIPE|socket hang up)/);
+    // The device's other address has nothing listening.
+    expect(s[`http://${IP.deviceSide2}:${PORT}`]).toBe('LINK_UNREACHABLE:ECONNREFUSED');
+
+    const fromPeer = await inNs(NS.peer, PROBE, [`${deviceUrl}@${IP.peerExtra}`, `${deviceUrl}@${IP.peer}`]).done;
+    const p = JSON.parse(fromPeer.stdout) as Record<string, string>;
+    // Same cable, other source address: dropped too.
+    expect(p[`${deviceUrl}@${IP.peerExtra}`]).toMatch(/^LINK_UNREACHABLE:(ECONNRESET|EPIPE|socket hang up)/);
+    // The real peer gets an answer (the probe's package is garbage: MALFORMED).
+    expect(p[`${deviceUrl}@${IP.peer}`]).toBe('MALFORMED:too short');
+  });
+
+  it('stops cleanly on SIGTERM; the ledger keeps what was committed', async () => {
+    if (!device) throw new Error('no device');
+    device.child.kill('SIGTERM');
+    const d = await device.done;
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain('"stopping"');
+    expect(d.stdout).not.toContain('PLAINTEXT');
+    const alice = pair.openA();
+    const pad = alice.pads()[0];
+    // One message of 24 bytes sent (24 + 32 pad bytes), one of 15 received.
+    expect(pad?.cursor).toBe(24 + 32);
+    expect(alice.received(pair.padId)).toHaveLength(1);
+    // Nothing was left half-done for recovery to burn.
+    expect(alice.events.recent(100, ['CRASH_RECOVERY'])).toHaveLength(0);
+  });
+});

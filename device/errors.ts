@@ -69,6 +69,20 @@ export const ERRORS = {
   HRNG_HEALTH_FAILED: { status: 503, message: 'an entropy source failed its health tests; filling is stopped' },
   POOL_INSUFFICIENT: { status: 409, message: 'the entropy pool holds fewer bytes than asked for' },
   POOL_FILE_INVALID: { status: 500, message: 'entropy pool file does not match the ledger' },
+
+  // --- display and input ---
+  DISPLAY_UNAVAILABLE: { status: 500, message: 'the display cannot be used' },
+  INPUT_UNAVAILABLE: { status: 500, message: 'the touch or key input cannot be used' },
+
+  // --- pairing ---
+  PAIRING_PROTOCOL: { status: 502, message: 'the peer device spoke outside the pairing protocol' },
+  PAIRING_PEER_LOST: { status: 502, message: 'the connection to the peer device was lost' },
+  PAIRING_PEER_ABORTED: { status: 409, message: 'the peer device aborted the pairing' },
+  PAIRING_TIMEOUT: { status: 408, message: 'the pairing did not complete in time' },
+  PAIRING_PEER_DENIED: { status: 403, message: "the peer's user denied the pairing" },
+  COMMITMENT_MISMATCH: { status: 409, message: 'the peer revealed bytes different from its commitment' },
+  FINGERPRINT_MISMATCH: { status: 409, message: 'the two devices computed different pad fingerprints' },
+  PAIRING_NO_LINK: { status: 503, message: 'the pairing interface has no usable link' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -5,7 +5,10 @@ import { EVENT_KINDS } from '../device/events.js';
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const [codesPart, eventsPart = ''] = doc.split(/^## Events$/m);
-const rows = [...(codesPart ?? '').matchAll(/^\| `([A-Z0-9_]+)` \| (\d{3}) \|/gm)].map((m) => ({ code: m[1]!, status: Number(m[2]) }));
+const rows = [...(codesPart ?? '').matchAll(/^\| `([A-Z0-9_]+)` \| (\d{3}) \|/gm)].map((m) => ({
+  code: m[1]!,
+  status: Number(m[2]),
+}));
 const events = [...eventsPart.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
 
 describe('errors registry and docs/errors.md', () => {
@@ -30,6 +33,10 @@ describe('errors registry and docs/errors.md', () => {
     expect(e.code).toBe('PAD_EXHAUSTED');
     expect(e.status).toBe(409);
     expect(Object.isFrozen(e.details)).toBe(true);
-    expect(JSON.parse(JSON.stringify(e))).toEqual({ code: 'PAD_EXHAUSTED', message: e.message, details: { remaining: 3 } });
+    expect(JSON.parse(JSON.stringify(e))).toEqual({
+      code: 'PAD_EXHAUSTED',
+      message: e.message,
+      details: { remaining: 3 },
+    });
   });
 });

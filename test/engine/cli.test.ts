@@ -27,7 +27,9 @@ describe('onepad CLI (offline, against data dirs)', () => {
     const again = runTs(CLI, ['offline', 'unpackage', '--dir', b, b64]);
     expect(again.status).toBe(2);
     expect(again.stderr).toContain('REPLAY');
-    expect(runTs(CLI, ['pad', 'list', '--dir', a]).stdout).toMatch(/bob\s+side A\s+active\s+32718 bytes left.*INSECURE/);
+    expect(runTs(CLI, ['pad', 'list', '--dir', a]).stdout).toMatch(
+      /bob\s+side A\s+active\s+32718 bytes left.*INSECURE/,
+    );
     expect(runTs(CLI, ['pad', 'events', '--dir', b]).stdout).toContain('REPLAY');
   });
 
@@ -36,7 +38,20 @@ describe('onepad CLI (offline, against data dirs)', () => {
     expect(unknown.status).toBe(64);
     expect(unknown.stderr).toContain('INVALID_ARGUMENT');
     expect(unknown.stderr).not.toContain('    at ');
-    const both = runTs(CLI, ['pad', 'create-pair', '--a', a, '--b', b, '--size', '1k', '--seed', 'x', '--source', '/dev/zero']);
+    const both = runTs(CLI, [
+      'pad',
+      'create-pair',
+      '--a',
+      a,
+      '--b',
+      b,
+      '--size',
+      '1k',
+      '--seed',
+      'x',
+      '--source',
+      '/dev/zero',
+    ]);
     expect(both.status).toBe(64);
     const noContact = runTs(CLI, ['offline', 'package', '--dir', a, '--to', 'carol', 'hi']);
     expect(noContact.status).toBe(2);

@@ -31,7 +31,11 @@ describe('crash points on the package path', () => {
     // The reservation was durable: the cursor moved past the lost message's segment (10 + 32 bytes).
     expect(a.pads()[0]?.cursor).toBe(42);
     // Recovery burned it.
-    expect(padBytes(pair.dirA, pair.padId).subarray(0, 42).every((x) => x === 0)).toBe(true);
+    expect(
+      padBytes(pair.dirA, pair.padId)
+        .subarray(0, 42)
+        .every((x) => x === 0),
+    ).toBe(true);
     const next = await a.package('bob', utf8('after the crash'));
     expect(parsePackage(next.package).start).toBe(42);
     const got = await b.unpackage(next.package);
@@ -68,7 +72,11 @@ describe('crash points on the unpackage path', () => {
     } else {
       // Committed: recorded exactly once, burned by now, and refused as a replay.
       expect(b.received(pair.padId)).toEqual([{ start: 0, end: 42 }]);
-      expect(padBytes(pair.dirB, pair.padId).subarray(0, 42).every((x) => x === 0)).toBe(true);
+      expect(
+        padBytes(pair.dirB, pair.padId)
+          .subarray(0, 42)
+          .every((x) => x === 0),
+      ).toBe(true);
       await expect(b.unpackage(sent.package)).rejects.toMatchObject({ code: 'REPLAY' });
     }
   });

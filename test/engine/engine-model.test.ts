@@ -43,7 +43,14 @@ type Cmd =
   | { t: 'restart' };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('send' as const), from: fc.constantFrom('A' as const, 'B' as const), len: fc.integer({ min: 1, max: 300 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('send' as const),
+      from: fc.constantFrom('A' as const, 'B' as const),
+      len: fc.integer({ min: 1, max: 300 }),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('deliver' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('forge' as const), pick: fc.nat(), bit: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('truncate' as const), pick: fc.nat(), cut: fc.nat() }) },
@@ -132,7 +139,15 @@ describe('engine against the model', () => {
               if (c.t === 'forge') {
                 const bit = c.bit % (bad.length * 8);
                 bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
-                expected = ['MAC_INVALID', 'MALFORMED', 'UNSUPPORTED_VERSION', 'UNKNOWN_PAD', 'REFLECTION', 'REPLAY', 'OVERLAP'];
+                expected = [
+                  'MAC_INVALID',
+                  'MALFORMED',
+                  'UNSUPPORTED_VERSION',
+                  'UNKNOWN_PAD',
+                  'REFLECTION',
+                  'REPLAY',
+                  'OVERLAP',
+                ];
               } else if (c.t === 'truncate') {
                 expected = ['MALFORMED'];
               } else {

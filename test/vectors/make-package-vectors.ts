@@ -15,9 +15,19 @@ const padId = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 const cases: { name: string; side: 'A' | 'B'; start: number; plaintext: Uint8Array }[] = [
   { name: 'A, first message, "hello bob"', side: 'A', start: 0, plaintext: utf8ToBytes('hello bob') },
   { name: 'A, second message right after the first', side: 'A', start: 41, plaintext: utf8ToBytes('second') },
-  { name: 'B, first message at the end of the pad', side: 'B', start: 512 - 32 - 8, plaintext: utf8ToBytes('hi alice') },
+  {
+    name: 'B, first message at the end of the pad',
+    side: 'B',
+    start: 512 - 32 - 8,
+    plaintext: utf8ToBytes('hi alice'),
+  },
   { name: 'B, UTF-8 text', side: 'B', start: 300, plaintext: utf8ToBytes('grüße, ☃') },
-  { name: 'A, empty message (format allows L = 0; the engine refuses to send one)', side: 'A', start: 100, plaintext: new Uint8Array() },
+  {
+    name: 'A, empty message (format allows L = 0; the engine refuses to send one)',
+    side: 'A',
+    start: 100,
+    plaintext: new Uint8Array(),
+  },
   { name: 'A, 200 bytes 0x00..0xc7', side: 'A', start: 20, plaintext: Uint8Array.from({ length: 200 }, (_, i) => i) },
 ];
 const vectors = cases.map((c) => ({

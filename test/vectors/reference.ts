@@ -31,7 +31,13 @@ export function referencePoly1305(msg: Uint8Array, key: Uint8Array): Uint8Array 
 }
 
 /** The package format from docs/PROTOCOL.md, byte by byte. */
-export function referencePackage(side: 'A' | 'B', padId: Uint8Array, start: number, plaintext: Uint8Array, pad: Uint8Array): Uint8Array {
+export function referencePackage(
+  side: 'A' | 'B',
+  padId: Uint8Array,
+  start: number,
+  plaintext: Uint8Array,
+  pad: Uint8Array,
+): Uint8Array {
   const L = plaintext.length;
   const out = new Uint8Array(30 + L + 16);
   out[0] = 1;

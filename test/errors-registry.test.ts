@@ -5,11 +5,11 @@ import { EVENT_KINDS } from '../device/events.js';
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const [codesPart, eventsPart = ''] = doc.split(/^## Events$/m);
-const rows = [...(codesPart ?? '').matchAll(/^\| `([A-Z0-9_]+)` \| (\d{3}) \|/gm)].map((m) => ({
+const rows = [...(codesPart ?? '').matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => ({
   code: m[1]!,
   status: Number(m[2]),
 }));
-const events = [...eventsPart.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
+const events = [...eventsPart.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]!);
 
 describe('errors registry and docs/errors.md', () => {
   it('every registered code is documented once, with its HTTP status', () => {

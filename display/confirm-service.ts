@@ -1,0 +1,214 @@
+import type { ConfirmConfig } from '../device/config/confirm-section.js';
+import type { ConfirmDecision, Confirmer, ConfirmRequest } from '../device/confirm.js';
+import type { Clock, TimerId } from './clock.js';
+import type { ScreenContent } from './screen-types.js';
+import type { UiAction } from './ui.js';
+
+/** The part of the device UI the confirmation service uses (DeviceUi implements it). */
+export interface ConfirmUi {
+  /** Show a screen; returns its fresh instance number. */
+  show(content: ScreenContent, o?: { insecure?: boolean }): number;
+  /** Replace the content of the screen with this instance (to update the waiting count). */
+  update(instance: number, content: ScreenContent): void;
+  onAction(listener: (a: UiAction) => void): () => void;
+}
+
+/** Options of {@link ConfirmService}. */
+export interface ConfirmServiceOptions {
+  readonly ui: ConfirmUi;
+  readonly clock: Clock;
+  /** The `confirm` config section: timeoutMs and queueLength are used here. */
+  readonly config: Pick<ConfirmConfig, 'timeoutMs' | 'queueLength'>;
+  /**
+   * Called when the last request is decided and nothing waits. It must show another screen (home): the
+   * decided request's screen must not stay up, and its plaintext copy is already zeroed.
+   */
+  readonly onIdle: () => void;
+}
+
+/** A received message to show on the device only ("private receive"). */
+export interface ReceivedView {
+  readonly kind: 'received';
+  readonly contact: string;
+  /** The plaintext. The service copies it and zeroes its copy when the screen goes. */
+  readonly plaintext: Uint8Array;
+  /** When it arrived (ms since the epoch). */
+  readonly receivedAt: number;
+  /** The pad is insecure (simulated or seeded entropy): the screen says INSECURE. */
+  readonly insecure: boolean;
+}
+
+/** How a received message's screen ended: Done pressed, the timeout, or no room in the queue. */
+export type ViewOutcome = 'done' | 'timeout' | 'busy';
+
+interface Entry {
+  readonly req: ConfirmRequest | ReceivedView;
+  /** Our copy of the plaintext (encrypt requests and received messages), zeroed once decided. */
+  readonly message: Uint8Array | null;
+  readonly resolve: (d: ConfirmDecision | ViewOutcome) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  instance: number;
+  deadline: number;
+  timer: TimerId | null;
+  done: boolean;
+}
+
+/**
+ * The touchscreen's confirmation service: the engine's {@link Confirmer} on the device.
+ *
+ * One request is on screen at a time; up to `queueLength` wait behind it in order and any more get `busy`.
+ * The request on screen is `timeout` once `timeoutMs` passes without a decision (the countdown is visible), and
+ * `timeout` too when the caller's signal aborts. Approve and Deny are taken only from the screen instance that
+ * shows this very request, so a gesture begun on request N never decides request N+1. The service copies the
+ * plaintext for the screen and zeroes its copy once the request is decided; it never logs it.
+ *
+ * Received messages under "private receive" go through the same queue ({@link ConfirmService.showReceived}),
+ * so a confirmation is never covered by something else.
+ */
+export class ConfirmService implements Confirmer {
+  private readonly o: ConfirmServiceOptions;
+  private current: Entry | null = null;
+  private readonly queue: Entry[] = [];
+  private readonly detach: () => void;
+
+  constructor(o: ConfirmServiceOptions) {
+    this.o = o;
+    this.detach = o.ui.onAction((a) => this.action(a));
+  }
+
+  /** How many requests are waiting behind the one on screen. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** True while a request is on screen. */
+  get active(): boolean {
+    return this.current !== null;
+  }
+
+  confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmDecision> {
+    return this.enqueue(req, signal) as Promise<ConfirmDecision>;
+  }
+
+  /**
+   * Show a received message on the device only ("private receive"), in the same queue as the requests: one
+   * thing on screen at a time. Resolves `done` when the user pressed Done, `timeout` after `timeoutMs` on
+   * screen or when `signal` aborts, `busy` when the queue is full. Nothing is returned to the caller but that.
+   */
+  showReceived(view: ReceivedView, signal?: AbortSignal): Promise<ViewOutcome> {
+    return this.enqueue(view, signal) as Promise<ViewOutcome>;
+  }
+
+  private enqueue(req: ConfirmRequest | ReceivedView, signal?: AbortSignal): Promise<ConfirmDecision | ViewOutcome> {
+    if (signal?.aborted) return Promise.resolve('timeout');
+    if (this.current && this.queue.length >= this.o.config.queueLength) return Promise.resolve('busy');
+    return new Promise<ConfirmDecision | ViewOutcome>((resolve) => {
+      const entry: Entry = {
+        req,
+        message: req.kind === 'decrypt' ? null : new Uint8Array(req.plaintext),
+        resolve,
+        signal,
+        onAbort: () => this.abort(entry),
+        instance: 0,
+        deadline: 0,
+        timer: null,
+        done: false,
+      };
+      signal?.addEventListener('abort', entry.onAbort, { once: true });
+      if (!this.current) this.present(entry);
+      else {
+        this.queue.push(entry);
+        this.refreshWaiting();
+      }
+    });
+  }
+
+  private content(e: Entry): ScreenContent {
+    const queued = this.queue.length;
+    if (e.req.kind === 'encrypt') {
+      const r = e.req;
+      return {
+        id: 'confirm-encrypt',
+        contact: r.contact,
+        message: e.message ?? new Uint8Array(0),
+        cost: r.cost,
+        remainingAfter: r.remainingAfter,
+        messagesLeftAfter: r.messagesLeftAfter,
+        fingerprint: r.fingerprint,
+        deadline: e.deadline,
+        queued,
+      };
+    }
+    if (e.req.kind === 'received') {
+      return {
+        id: 'received-message',
+        contact: e.req.contact,
+        message: e.message ?? new Uint8Array(0),
+        receivedAt: e.req.receivedAt,
+      };
+    }
+    return { id: 'confirm-decrypt', contact: e.req.contact, length: e.req.length, deadline: e.deadline, queued };
+  }
+
+  private present(e: Entry): void {
+    this.current = e;
+    e.deadline = this.o.clock.now() + this.o.config.timeoutMs;
+    e.instance = this.o.ui.show(this.content(e), { insecure: e.req.insecure });
+    e.timer = this.o.clock.setTimeout(() => this.finish(e, 'timeout'), this.o.config.timeoutMs);
+  }
+
+  private refreshWaiting(): void {
+    if (this.current) this.o.ui.update(this.current.instance, this.content(this.current));
+  }
+
+  private action(a: UiAction): void {
+    const e = this.current;
+    if (!e || a.instance !== e.instance) return;
+    if (e.req.kind === 'received') {
+      if (a.screen === 'received-message' && a.button === 'done') this.finish(e, 'done');
+      return;
+    }
+    if (a.screen !== (e.req.kind === 'encrypt' ? 'confirm-encrypt' : 'confirm-decrypt')) return;
+    if (a.button === 'approve') this.finish(e, 'approved');
+    else if (a.button === 'deny') this.finish(e, 'denied');
+  }
+
+  private abort(e: Entry): void {
+    if (e.done) return;
+    const i = this.queue.indexOf(e);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.settle(e, 'timeout');
+      this.refreshWaiting();
+    } else if (this.current === e) this.finish(e, 'timeout');
+  }
+
+  /** Resolve an entry and forget its plaintext. */
+  private settle(e: Entry, d: ConfirmDecision | ViewOutcome): void {
+    e.done = true;
+    if (e.timer !== null) this.o.clock.clearTimeout(e.timer);
+    e.timer = null;
+    e.signal?.removeEventListener('abort', e.onAbort);
+    e.message?.fill(0);
+    e.resolve(d);
+  }
+
+  /** Decide the request on screen, then show the next one (or go idle). */
+  private finish(e: Entry, d: ConfirmDecision | ViewOutcome): void {
+    if (e.done || this.current !== e) return;
+    this.settle(e, d);
+    this.current = null;
+    const next = this.queue.shift();
+    if (next) this.present(next);
+    else this.o.onIdle();
+  }
+
+  /** Deny nothing, approve nothing: every request still open resolves `timeout`. */
+  close(): void {
+    this.detach();
+    for (const e of this.queue.splice(0)) this.settle(e, 'timeout');
+    if (this.current) this.settle(this.current, 'timeout');
+    this.current = null;
+  }
+}

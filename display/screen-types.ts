@@ -1,0 +1,157 @@
+import type { KeyName } from './layout.js';
+
+/** Stable ids of every screen, used by tests, fixtures and the simulator. */
+export type ScreenId =
+  | 'confirm-encrypt'
+  | 'confirm-decrypt'
+  | 'received-message'
+  | 'home'
+  | 'alarm'
+  | 'pairing-progress'
+  | 'pairing-compare';
+
+/** A rectangle in screen pixels. */
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+/** A piece of text as drawn, readable by tests through the debug layout. */
+export interface TextItem {
+  readonly id: string;
+  readonly text: string;
+  readonly box: Box;
+}
+
+/** A button as drawn: touch hit-tests its box; the keys layout binds it to a key. */
+export interface ButtonItem {
+  readonly id: string;
+  readonly label: string;
+  readonly box: Box;
+  readonly enabled: boolean;
+  /** Needs the deliberate gesture (hold or second tap) before it acts: Approve, Match. */
+  readonly guarded: boolean;
+  /** The key that presses it on the keys layout. */
+  readonly key?: KeyName;
+}
+
+/** The debug layout of a rendered screen: what it says and where its buttons are. */
+export interface DebugLayout {
+  readonly screen: ScreenId;
+  readonly texts: readonly TextItem[];
+  readonly buttons: readonly ButtonItem[];
+  /** How many pages the screen's message has (1 when it has none). */
+  readonly pages: number;
+}
+
+/** A rendered screen: its raw pixels and its debug layout. */
+export interface Rendered extends DebugLayout {
+  readonly width: number;
+  readonly height: number;
+  /** Non-premultiplied RGBA, row-major, width*height*4 bytes, opaque. */
+  readonly pixels: Uint8ClampedArray;
+}
+
+/** What every screen shows in the trusted band, and whether it must say INSECURE. */
+export interface Chrome {
+  readonly deviceName: string;
+  readonly ownerWord: string;
+  /** Simulated or seeded entropy: every screen says INSECURE. */
+  readonly insecure: boolean;
+}
+
+/** State the device UI keeps for the screen on display: paging and the approve gesture's progress. */
+export interface Interaction {
+  readonly gesture: 'hold' | 'second-tap';
+  /** The page of the message on screen (0-based). */
+  readonly page: number;
+  /** The highest page the user has seen: Approve is enabled only once every page was on screen. */
+  readonly seenPage: number;
+  /** Progress of a hold on a guarded button, 0..1 (0 = not holding). */
+  readonly hold: number;
+  /** The id of the guarded button armed by a first tap (second-tap mode), or null. */
+  readonly armed: string | null;
+}
+
+/** A contact as the home screen lists it. */
+export interface ContactSummary {
+  readonly name: string;
+  readonly padLeft: number;
+  readonly messagesLeft: number;
+  readonly insecure: boolean;
+}
+
+/** The content of each screen, without the chrome and interaction the device UI adds. */
+export type ScreenContent =
+  | {
+      readonly id: 'confirm-encrypt';
+      readonly contact: string;
+      /** The plaintext. The confirmation service zeroes its copy after the decision. */
+      readonly message: Uint8Array;
+      readonly cost: number;
+      readonly remainingAfter: number;
+      readonly messagesLeftAfter: number;
+      readonly fingerprint: string;
+      /** When the request is denied for lack of an answer (same clock as `now`). */
+      readonly deadline: number;
+      readonly queued: number;
+    }
+  | {
+      readonly id: 'confirm-decrypt';
+      readonly contact: string;
+      readonly length: number;
+      readonly deadline: number;
+      readonly queued: number;
+    }
+  | {
+      readonly id: 'received-message';
+      readonly contact: string;
+      readonly message: Uint8Array;
+      /** When it arrived (ms since the epoch). */
+      readonly receivedAt: number;
+    }
+  | {
+      readonly id: 'home';
+      readonly contacts: readonly ContactSummary[];
+      readonly hrng: { readonly healthy: boolean; readonly poolBytes: number; readonly poolCapacity: number };
+      /** The last warnings from the event log, newest first: time and a short non-secret line. */
+      readonly warnings: readonly { readonly time: number; readonly text: string }[];
+    }
+  | {
+      readonly id: 'alarm';
+      readonly alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low';
+      /** Short non-secret facts: contact, counts, offsets. */
+      readonly detail: readonly string[];
+      readonly time: number;
+    }
+  | {
+      readonly id: 'pairing-progress';
+      readonly peer: string;
+      readonly bytes: number;
+      readonly total: number;
+      readonly bytesPerSecond: number;
+      readonly secondsLeft: number;
+    }
+  | {
+      readonly id: 'pairing-compare';
+      readonly peer: string;
+      /** The pad fingerprint both devices show (hex). */
+      readonly fingerprint: string;
+    };
+
+/** Everything a screen is drawn from: content, chrome, interaction, the time, and the instance it belongs to. */
+export type ScreenState = ScreenContent & {
+  readonly chrome: Chrome;
+  readonly ui: Interaction;
+  /** Fresh for every screen shown; an input gesture is bound to the instance it started on. */
+  readonly instance: number;
+  /** The time the screen is drawn for (countdowns, ages). */
+  readonly now: number;
+};
+
+/** A fresh interaction state. */
+export function initialInteraction(gesture: 'hold' | 'second-tap'): Interaction {
+  return { gesture, page: 0, seenPage: 0, hold: 0, armed: null };
+}

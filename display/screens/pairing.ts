@@ -1,0 +1,73 @@
+import { COLORS, type Painter } from '../paint.js';
+import type { ScreenState } from '../screen-types.js';
+import { formatBytes, formatSeconds } from '../text.js';
+import { contentBox, drawButtons, groupHex, guardedLabel } from './common.js';
+
+type ProgressState = Extract<ScreenState, { id: 'pairing-progress' }>;
+type CompareState = Extract<ScreenState, { id: 'pairing-compare' }>;
+
+/** pairing-progress: bytes so far of the total, the rate, the time left; Cancel. */
+export function drawPairingProgress(p: Painter, s: ProgressState): void {
+  const l = p.layout;
+  const c = contentBox(l);
+  const touch = l.input === 'touch';
+  p.text('title', touch ? `Making a pad with ${s.peer}` : `Pad with ${s.peer}`, c.x, c.y, {
+    size: l.title,
+    maxWidth: c.w,
+  });
+  const pct = s.total > 0 ? Math.min(100, Math.floor((100 * s.bytes) / s.total)) : 0;
+  const barY = c.y + Math.round(l.title * 1.8);
+  const barH = Math.round(l.body * 1.4);
+  p.rect({ x: c.x, y: barY, w: c.w, h: barH }, COLORS.panel);
+  p.rect({ x: c.x, y: barY, w: Math.round((c.w * pct) / 100), h: barH }, COLORS.progress);
+  const line = Math.round(l.body * 1.4);
+  const lines = [
+    touch ? `${formatBytes(s.bytes)} of ${formatBytes(s.total)} (${pct}%)` : `${pct}% of ${formatBytes(s.total)}`,
+    `${formatBytes(s.bytesPerSecond)}/s`,
+    touch ? `about ${formatSeconds(s.secondsLeft)} left` : `${formatSeconds(s.secondsLeft)} left`,
+  ];
+  const ids = ['progress.bytes', 'progress.rate', 'progress.left'];
+  lines.forEach((t, i) => {
+    p.text(ids[i] ?? `progress.${i}`, t, c.x, barY + barH + l.margin + i * line, { size: l.body, maxWidth: c.w });
+  });
+  drawButtons(p, s, [{ id: 'cancel', label: 'Cancel', kind: 'deny', slot: 1 }]);
+}
+
+/** pairing-compare: the pad fingerprint to compare with the peer's screen; Different and a guarded Match. */
+export function drawPairingCompare(p: Painter, s: CompareState): void {
+  const l = p.layout;
+  const c = contentBox(l);
+  const touch = l.input === 'touch';
+  p.text('title', touch ? `Compare with ${s.peer}'s screen` : `Compare: ${s.peer}`, c.x, c.y, {
+    size: l.title,
+    maxWidth: c.w,
+  });
+  const groups = groupHex(s.fingerprint).split(' ');
+  const perLine = touch ? 6 : 3;
+  const size = touch ? l.title : l.body;
+  const line = Math.round(size * 1.4);
+  let y = c.y + Math.round(l.title * 2);
+  for (let i = 0; i * perLine < groups.length; i++) {
+    p.text(`fingerprint.${i}`, groups.slice(i * perLine, (i + 1) * perLine).join(' '), c.x, y, {
+      size,
+      mono: true,
+      maxWidth: c.w,
+    });
+    y += line;
+  }
+  p.text(
+    'hint',
+    touch ? 'Match only if every character is the same on both devices.' : 'All the same?',
+    c.x,
+    y + l.margin / 2,
+    {
+      size: l.small,
+      color: COLORS.dim,
+      maxWidth: c.w,
+    },
+  );
+  drawButtons(p, s, [
+    { id: 'mismatch', label: touch ? 'Different' : 'Not\nsame', kind: 'deny', slot: 1 },
+    { id: 'match', label: guardedLabel(s, l, 'match', 'Match'), kind: 'approve', guarded: true, slot: 2 },
+  ]);
+}

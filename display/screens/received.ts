@@ -1,0 +1,49 @@
+import { COLORS, type Painter } from '../paint.js';
+import type { ScreenState } from '../screen-types.js';
+import { groupDigits } from '../text.js';
+import { clockTime, contentBox, drawButtons, drawPage, pageMessage } from './common.js';
+
+type ReceivedState = Extract<ScreenState, { id: 'received-message' }>;
+
+/**
+ * received-message ("private receive"): the plaintext, shown here only and never returned to the laptop.
+ * @returns the number of pages of the message
+ */
+export function drawReceived(p: Painter, s: ReceivedState): number {
+  const l = p.layout;
+  const c = contentBox(l);
+  const touch = l.input === 'touch';
+  p.text('title', `From ${s.contact}`, c.x, c.y, { size: l.title, maxWidth: c.w });
+  const titleH = Math.round(l.title * 1.4);
+  const infoLine = Math.round(l.small * 1.3);
+  const box = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - 2 * infoLine - l.margin / 2 };
+  const pad = Math.max(2, Math.round(l.margin / 2));
+  const paged = pageMessage(p, s.message, box.w - 2 * pad, box.h - 2 * pad, l.body);
+  const pages = paged.pages.length;
+  const page = Math.min(s.ui.page, pages - 1);
+  drawPage(p, 'message', box, paged, page, l.body);
+  const y = box.y + box.h + l.margin / 2;
+  p.text(
+    'info.length',
+    `${groupDigits(s.message.length)} bytes · ${clockTime(s.receivedAt)} UTC${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`,
+    c.x,
+    y,
+    { size: l.small, color: COLORS.dim, maxWidth: c.w },
+  );
+  p.text(
+    'info.private',
+    touch ? 'Shown only on this device; not sent to the laptop.' : 'Only on this device.',
+    c.x,
+    y + infoLine,
+    {
+      size: l.small,
+      color: COLORS.dim,
+      maxWidth: c.w,
+    },
+  );
+  drawButtons(p, s, [
+    ...(pages > 1 ? [{ id: 'more', label: 'More', kind: 'neutral' as const, slot: 0 as const }] : []),
+    { id: 'done', label: 'Done', kind: 'neutral', slot: 2 },
+  ]);
+  return pages;
+}

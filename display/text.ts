@@ -1,0 +1,105 @@
+/**
+ * Turning message bytes into text the user can trust on screen: decode strictly, make invisible and
+ * direction-changing characters visible, wrap to a width and cut into pages.
+ */
+
+/** Shown in place of characters that would hide or reorder text (controls, bidi overrides, zero-width). */
+export const REPLACEMENT = '\uFFFD';
+
+// C0/C1 controls except \n, bidi embeddings/overrides/isolates and marks, zero-width characters, BOM,
+// line/paragraph separators: anything that could make the screen show something other than the bytes.
+const HIDDEN = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
+
+/** What a message looks like on screen. */
+export interface ShownMessage {
+  /** The text to draw (never contains hidden characters; `\n` separates paragraphs). */
+  readonly text: string;
+  /** True when the bytes were not valid UTF-8 and are shown as hex instead. */
+  readonly binary: boolean;
+  /** True when characters were replaced by {@link REPLACEMENT}. */
+  readonly replaced: boolean;
+}
+
+/**
+ * Decode message bytes for display. Valid UTF-8 is shown with hidden characters replaced (tabs become two
+ * spaces, \r\n becomes \n); anything else is shown as hex, 16 bytes a line.
+ */
+export function showMessage(bytes: Uint8Array): ShownMessage {
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const lines: string[] = [];
+    for (let i = 0; i < bytes.length; i += 16) {
+      const row = Array.from(bytes.subarray(i, i + 16), (b) => b.toString(16).padStart(2, '0'));
+      lines.push(row.join(' '));
+    }
+    return { text: lines.join('\n'), binary: true, replaced: false };
+  }
+  const normal = raw.replace(/\r\n/g, '\n').replace(/\t/g, '  ');
+  const text = normal.replace(HIDDEN, REPLACEMENT);
+  return { text, binary: false, replaced: text !== normal };
+}
+
+/**
+ * Wrap text to lines no wider than `maxWidth` as measured by `measure`. Paragraphs (`\n`) start new lines;
+ * words longer than a line are broken between characters (code points, never inside a surrogate pair).
+ */
+export function wrapText(text: string, maxWidth: number, measure: (s: string) => number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(/(?<= )/)) {
+      const candidate = line + word;
+      if (measure(candidate.trimEnd()) <= maxWidth) {
+        line = candidate;
+        continue;
+      }
+      if (line) out.push(line.trimEnd());
+      line = '';
+      // The word alone may still be too wide: break it between code points.
+      let piece = '';
+      for (const ch of word) {
+        if (measure((piece + ch).trimEnd()) > maxWidth && piece) {
+          out.push(piece);
+          piece = '';
+        }
+        piece += ch;
+      }
+      line = piece;
+    }
+    out.push(line.trimEnd());
+  }
+  return out;
+}
+
+/** Cut lines into pages of `perPage` lines (at least one page, even for no lines). */
+export function paginate(lines: readonly string[], perPage: number): string[][] {
+  const n = Math.max(1, Math.floor(perPage));
+  const pages: string[][] = [];
+  for (let i = 0; i < lines.length; i += n) pages.push(lines.slice(i, i + n));
+  if (pages.length === 0) pages.push([]);
+  return pages;
+}
+
+/** 1234567 -> "1,234,567". */
+export function groupDigits(n: number): string {
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A byte count for people: "812 B", "12.5 KiB", "3.20 MiB". */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+}
+
+/** Seconds for people: "45 s", "3 min 05 s", "1 h 02 min". */
+export function formatSeconds(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t} s`;
+  if (t < 3600) return `${Math.floor(t / 60)} min ${String(t % 60).padStart(2, '0')} s`;
+  return `${Math.floor(t / 3600)} h ${String(Math.floor((t % 3600) / 60)).padStart(2, '0')} min`;
+}

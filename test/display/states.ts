@@ -1,0 +1,125 @@
+import type { Chrome, ScreenContent, ScreenState } from '../../display/screen-types.js';
+import { initialInteraction } from '../../display/screen-types.js';
+
+/** Fixed states for UI tests: every screen, some in several variants. Times are fixed; nothing is random. */
+export const NOW = Date.UTC(2026, 10, 22, 17, 30, 0);
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+export const CHROME: Chrome = { deviceName: 'onepad-kitchen', ownerWord: 'heron', insecure: false };
+
+const LONG =
+  'The meeting moves to Thursday. Take the 8:15 train, get off at the second stop and walk to the old mill. ' +
+  'Bring the blue folder and nothing else.\nIf anyone asks, you are visiting your aunt. '.repeat(6);
+
+function encrypt(message: Uint8Array, extra: Partial<Extract<ScreenContent, { id: 'confirm-encrypt' }>> = {}) {
+  return {
+    id: 'confirm-encrypt' as const,
+    contact: 'alice',
+    message,
+    cost: message.length + 32,
+    remainingAfter: 1_047_900,
+    messagesLeftAfter: 5_457,
+    fingerprint: '3fa291bc0e7d55aa',
+    deadline: NOW + 45_000,
+    queued: 0,
+    ...extra,
+  };
+}
+
+/** A fixture: a name (the key in screens.json), the content, and overrides of the chrome and interaction. */
+export interface Fixture {
+  readonly name: string;
+  readonly content: ScreenContent;
+  readonly chrome?: Partial<Chrome>;
+  readonly ui?: Partial<ScreenState['ui']>;
+  readonly now?: number;
+}
+
+export const FIXTURES: readonly Fixture[] = [
+  { name: 'confirm-encrypt.short', content: encrypt(enc('Meet at the north gate at 17:30.')) },
+  { name: 'confirm-encrypt.long.page1', content: encrypt(enc(LONG), { queued: 2 }) },
+  { name: 'confirm-encrypt.long.page2', content: encrypt(enc(LONG)), ui: { page: 1, seenPage: 1 } },
+  { name: 'confirm-encrypt.holding', content: encrypt(enc('ok')), ui: { hold: 0.5 } },
+  {
+    name: 'confirm-encrypt.second-tap-armed',
+    content: encrypt(enc('ok')),
+    ui: { gesture: 'second-tap', armed: 'approve' },
+  },
+  {
+    name: 'confirm-encrypt.hidden-and-binary',
+    content: encrypt(Uint8Array.of(0xff, 0xfe, 0x00, 0x41, 0x80)),
+  },
+  { name: 'confirm-encrypt.bidi', content: encrypt(enc('pay \u202Egnp.exe\u202C now')), now: NOW + 38_500 },
+  { name: 'confirm-encrypt.insecure', content: encrypt(enc('seeded pad')), chrome: { insecure: true } },
+  {
+    name: 'confirm-decrypt',
+    content: { id: 'confirm-decrypt', contact: 'bob', length: 212, deadline: NOW + 60_000, queued: 1 },
+  },
+  {
+    name: 'received-message',
+    content: { id: 'received-message', contact: 'bob', message: enc('The keys are under the mat.'), receivedAt: NOW },
+  },
+  {
+    name: 'home',
+    content: {
+      id: 'home',
+      contacts: [
+        { name: 'alice', padLeft: 1_047_900, messagesLeft: 5_457, insecure: false },
+        { name: 'bob', padLeft: 60_000, messagesLeft: 312, insecure: false },
+        { name: 'test-peer', padLeft: 4096, messagesLeft: 21, insecure: true },
+      ],
+      hrng: { healthy: true, poolBytes: 3_400_000, poolCapacity: 16_777_216 },
+      warnings: [
+        { time: NOW - 60_000, text: 'MAC failure on a package for bob' },
+        { time: NOW - 3_600_000, text: 'pad for bob below 64 KiB' },
+      ],
+    },
+  },
+  {
+    name: 'home.empty-hrng-failed',
+    content: {
+      id: 'home',
+      contacts: [],
+      hrng: { healthy: false, poolBytes: 0, poolCapacity: 16_777_216 },
+      warnings: [],
+    },
+    chrome: { insecure: true, ownerWord: '' },
+  },
+  {
+    name: 'alarm.hrng-failure',
+    content: { id: 'alarm', alarm: 'hrng-failure', detail: ['source usb0: repetition count test'], time: NOW },
+  },
+  {
+    name: 'alarm.forged',
+    content: { id: 'alarm', alarm: 'forged', detail: ['contact bob', 'offset 40960, length 212'], time: NOW },
+  },
+  { name: 'alarm.replay', content: { id: 'alarm', alarm: 'replay', detail: ['contact bob'], time: NOW } },
+  { name: 'alarm.pad-low', content: { id: 'alarm', alarm: 'pad-low', detail: ['alice: 40 KiB left'], time: NOW } },
+  {
+    name: 'pairing-progress',
+    content: {
+      id: 'pairing-progress',
+      peer: 'alice',
+      bytes: 12_582_912,
+      total: 67_108_864,
+      bytesPerSecond: 1_258_291,
+      secondsLeft: 43,
+    },
+  },
+  {
+    name: 'pairing-compare',
+    content: { id: 'pairing-compare', peer: 'alice', fingerprint: '9f2c71e04ab3d8560c1e77a2b94f03d1' },
+  },
+];
+
+/** The full state of a fixture. */
+export function stateOf(f: Fixture, instance = 1): ScreenState {
+  return {
+    ...f.content,
+    chrome: { ...CHROME, ...f.chrome },
+    ui: { ...initialInteraction('hold'), ...f.ui },
+    instance,
+    now: f.now ?? NOW,
+  };
+}

@@ -7,7 +7,7 @@ import { parseArgs, stringOption } from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
 import { type Config, loadConfig } from '../device/config/config.js';
 import { autoApprove, type Confirmer } from '../device/confirm.js';
-import type { PrivateDisplay } from '../device/engine.js';
+import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import { isOnepadError, OnepadError } from '../device/errors.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from './client.js';
 import { decodeBase64 } from './codec.js';
@@ -39,6 +39,8 @@ export interface Screen {
   readonly confirmer: Confirmer;
   /** Shows received plaintext on the screen (private receive). */
   readonly privateDisplay?: PrivateDisplay;
+  /** Called once the engine is open, so the screen can show contacts and warnings. */
+  attachEngine?(engine: DeviceEngine): void;
   close(): Promise<void> | void;
 }
 
@@ -117,6 +119,7 @@ function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
           logStream: ctx.stdout,
           ...(port !== undefined ? { port } : {}),
         });
+        screen.attachEngine?.(service.engine);
         service.server.log.info({ address: service.address, port: service.port }, 'device ready');
         await aborted(ctx.signal);
         service.server.log.info('stopping');

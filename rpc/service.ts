@@ -26,6 +26,8 @@ export interface DeviceService {
   readonly address: string;
   readonly port: number;
   readonly server: RpcServer;
+  /** The engine the server wraps (for the screen's home view). */
+  readonly engine: DeviceEngine;
   /**
    * Stop accepting requests, refuse waiting ones with SHUTTING_DOWN, let the one in service finish (a wait for
    * the user is cut short; a reservation already committed is burned and answered), then close the engine.
@@ -63,6 +65,7 @@ export async function startDeviceService(opts: ServiceOptions): Promise<DeviceSe
   return {
     ...bound,
     server: app,
+    engine,
     stop() {
       stopping ??= (async () => {
         try {

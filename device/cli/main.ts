@@ -1,10 +1,11 @@
 #!/usr/bin/env node
+import { openDeviceScreen } from '../../display/device-screen.js';
 /**
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups.
  * Errors print their stable code and fixed message (never secrets) and exit 2; usage errors exit 64.
  */
 import { pairingCommands } from '../../provisioning/cli.js';
-import { rpcCommands } from '../../rpc/cli.js';
+import { rpcCommandGroup } from '../../rpc/cli.js';
 import { OnepadError } from '../errors.js';
 import type { Command, CommandGroup } from './command.js';
 import { demoCommand } from './demo.js';
@@ -12,7 +13,7 @@ import { offlineCommands, padCommands } from './pad-commands.js';
 
 const GROUPS: readonly CommandGroup[] = [
   { name: '', topLevel: true, commands: [demoCommand] },
-  rpcCommands,
+  rpcCommandGroup(openDeviceScreen),
   pairingCommands,
   padCommands,
   offlineCommands,

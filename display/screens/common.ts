@@ -165,5 +165,5 @@ export function clockTime(ms: number): string {
 
 /** Group a hex fingerprint in blocks of four. */
 export function groupHex(hex: string): string {
-  return (hex.match(/.{1,4}/g) ?? []).join(' ');
+  return (hex.replace(/\s+/g, '').match(/.{1,4}/g) ?? []).join(' ');
 }

@@ -1,0 +1,197 @@
+/**
+ * The device's screen, composed: a sink and an input (real or simulated, from the config), the {@link DeviceUi},
+ * and the {@link ConfirmService} on it. It is what the rest of the device talks to: the engine's confirmer and
+ * private display, the pairing approver and progress, and the home screen.
+ */
+import Database from 'better-sqlite3';
+import type { Config } from '../device/config/config.js';
+import type { ConfirmDecision } from '../device/confirm.js';
+import { dataDirLayout } from '../device/data-dir.js';
+import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
+import type { EventRecord } from '../device/events.js';
+import type { PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
+import { type Clock, systemClock } from './clock.js';
+import { ConfirmService } from './confirm-service.js';
+import type { InputSource } from './input.js';
+import { LAYOUTS } from './layout.js';
+import { deviceUiOptions, openInput, openSink } from './open.js';
+import type { ContactSummary } from './screen-types.js';
+import { SimInput } from './sim-input.js';
+import { SimSink } from './sim-sink.js';
+import type { Sink } from './sink.js';
+import { DeviceUi } from './ui.js';
+
+/** What the home screen shows; the device's main sets it once the engine and pool are open. */
+export interface HomeSource {
+  contacts(): ContactSummary[];
+  hrng(): { healthy: boolean; poolBytes: number; poolCapacity: number };
+  /** Newest first. */
+  events(limit: number): EventRecord[];
+}
+
+const EVENT_TEXT: Partial<Record<string, string>> = {
+  MAC_FAILURE: 'forged or damaged package refused',
+  REPLAY: 'replayed package refused',
+  OVERLAP: 'overlapping package refused',
+  REFLECTION: 'reflected package refused',
+  GAP: 'messages missing (gap)',
+  EXHAUSTED: 'pad used up',
+  LOW_PAD: 'pad running low',
+  CRASH_RECOVERY: 'recovered after power loss',
+  HRNG_HEALTH_FAILURE: 'HRNG failed its health test',
+  HRNG_SOURCE_LOST: 'HRNG unplugged',
+};
+
+/** A short, non-secret line for an event, or null for events the home screen does not list. */
+export function warningText(e: EventRecord): string | null {
+  return EVENT_TEXT[e.kind] ?? null;
+}
+
+export interface DeviceScreen {
+  readonly ui: DeviceUi;
+  readonly sink: Sink;
+  readonly input: InputSource;
+  readonly confirmer: ConfirmService;
+  readonly privateDisplay: PrivateDisplay;
+  readonly pairApprover: PairApprover;
+  /** The simulated sink and input, when the screen is simulated (for the simulator page and tests). */
+  readonly sim: { readonly sink: SimSink; readonly input: SimInput } | null;
+  setHomeSource(src: HomeSource): void;
+  /** Feed the home screen from a running engine and the pool counters in its ledger. */
+  attachEngine(engine: DeviceEngine): void;
+  showHome(): void;
+  showPairingProgress(peer: string, p: PairingProgress): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Open the device's screen: simulated (`hardware === 'simulated'`, or `display.sink`/`display.input` set to `sim`)
+ * or the framebuffer / ST7789 and touch / keys named by the config.
+ *
+ * @throws OnepadError DISPLAY_UNAVAILABLE, INPUT_UNAVAILABLE
+ */
+export async function openDeviceScreen(
+  config: Config,
+  hardware: 'simulated' | 'device',
+  clock: Clock = systemClock(),
+): Promise<DeviceScreen> {
+  const layout = LAYOUTS[config.display.layout];
+  const simulated = hardware === 'simulated';
+  const sink = simulated ? new SimSink(layout.width, layout.height) : await openSink(config.display, layout);
+  const input = simulated ? new SimInput() : await openInput(config.display, layout, clock);
+  const ui = new DeviceUi(deviceUiOptions(config, sink, clock));
+  const detachInput = ui.attach(input);
+  let home: HomeSource | null = null;
+  let poolDb: Database.Database | null = null;
+
+  const showHome = () => {
+    const warnings = (home?.events(20) ?? [])
+      .map((e) => ({ time: e.time, text: warningText(e) }))
+      .filter((w): w is { time: number; text: string } => w.text !== null)
+      .slice(0, 5);
+    ui.show({
+      id: 'home',
+      contacts: home?.contacts() ?? [],
+      hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
+      warnings,
+    });
+  };
+  const confirmer = new ConfirmService({ ui, clock, config: config.confirm, onIdle: showHome });
+
+  const privateDisplay: PrivateDisplay = {
+    showReceived: (msg) => {
+      void confirmer.showReceived({ kind: 'received', ...msg, receivedAt: clock.now() });
+    },
+  };
+
+  const pairApprover: PairApprover = {
+    approvePairing(req: PairRequest, signal: AbortSignal): Promise<ConfirmDecision> {
+      return new Promise<ConfirmDecision>((resolve) => {
+        const instance = ui.show(
+          { id: 'pairing-compare', peer: req.peer, fingerprint: req.fingerprint },
+          { insecure: req.insecure },
+        );
+        const finish = (d: ConfirmDecision) => {
+          detach();
+          signal.removeEventListener('abort', onAbort);
+          showHome();
+          resolve(d);
+        };
+        const detach = ui.onAction((a) => {
+          if (a.instance !== instance) return;
+          if (a.button === 'match') finish('approved');
+          else if (a.button === 'mismatch') finish('denied');
+        });
+        const onAbort = () => finish('timeout');
+        if (signal.aborted) finish('timeout');
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+  };
+
+  let progressInstance = 0;
+  const showPairingProgress = (peer: string, p: PairingProgress) => {
+    const content = {
+      id: 'pairing-progress' as const,
+      peer,
+      bytes: p.bytes,
+      total: p.total,
+      bytesPerSecond: p.bytesPerSecond,
+      secondsLeft: p.secondsLeft,
+    };
+    if (progressInstance !== 0 && ui.instance === progressInstance) ui.update(progressInstance, content);
+    else progressInstance = ui.show(content, { insecure: config.device.simulated });
+  };
+
+  const setHomeSource = (src: HomeSource) => {
+    home = src;
+    if (!confirmer.active) showHome();
+  };
+
+  showHome();
+  return {
+    ui,
+    sink,
+    input,
+    confirmer,
+    privateDisplay,
+    pairApprover,
+    sim: simulated ? { sink: sink as SimSink, input: input as SimInput } : null,
+    setHomeSource,
+    attachEngine(engine) {
+      poolDb ??= new Database(dataDirLayout(config.dataDir).ledger, { readonly: true, fileMustExist: true });
+      const poolStmt = poolDb.prepare('SELECT filled, consumed, latch FROM pool WHERE id = 1');
+      setHomeSource({
+        contacts: () =>
+          engine
+            .pads()
+            .filter((p) => p.state === 'active')
+            .map((p) => ({
+              name: p.contact,
+              padLeft: p.remaining,
+              messagesLeft: p.messagesLeft,
+              insecure: p.insecure,
+            })),
+        hrng: () => {
+          const row = poolStmt.get() as { filled: number; consumed: number; latch: string | null } | undefined;
+          return {
+            healthy: !!row && row.latch === null,
+            poolBytes: row ? row.filled - row.consumed : 0,
+            poolCapacity: config.hrng.poolMaxBytes,
+          };
+        },
+        events: (n: number) => engine.events.recent(n),
+      });
+    },
+    showHome,
+    showPairingProgress,
+    async close() {
+      poolDb?.close();
+      confirmer.close();
+      detachInput();
+      await ui.close();
+      await input.close();
+      await sink.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The composed device screen with the real engine: a package waits for the user on the simulated screen, and only
+ * a hold on Approve lets it through; Deny refuses it; pairing asks on the compare screen; home lists the contacts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceEngine } from '../../device/engine.js';
+import { ManualClock } from '../../display/clock.js';
+import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen.js';
+import { makePair, type Pair, text, utf8 } from '../helpers/engine-fixture.js';
+
+let pair: Pair | undefined;
+let screen: DeviceScreen | undefined;
+afterEach(async () => {
+  await screen?.close();
+  pair?.cleanup();
+  screen = undefined;
+  pair = undefined;
+});
+
+async function setup() {
+  pair = makePair(8192);
+  const config = pair.configA();
+  const clock = new ManualClock(1_000_000);
+  screen = await openDeviceScreen(config, 'simulated', clock);
+  const engine = DeviceEngine.open({ config, confirmer: screen.confirmer, privateDisplay: screen.privateDisplay });
+  const s = screen;
+  screen.attachEngine(engine);
+  const layout = () => s.ui.debugLayout()!;
+  const texts = () =>
+    layout()
+      .texts.map((t) => t.text)
+      .join('\n');
+  const centre = (id: string): [number, number] => {
+    const b = layout().buttons.find((x) => x.id === id);
+    if (!b) throw new Error(`no button ${id} on ${layout().screen}`);
+    return [Math.round(b.box.x + b.box.w / 2), Math.round(b.box.y + b.box.h / 2)];
+  };
+  const input = s.sim!.input;
+  const hold = (id: string, ms: number) => {
+    const [x, y] = centre(id);
+    input.press(x, y);
+    clock.advance(ms);
+    input.release(x, y);
+  };
+  const tap = (id: string) => input.tap(...centre(id));
+  const tick = () => new Promise((r) => setImmediate(r));
+  return { engine, clock, layout, texts, hold, tap, tick };
+}
+
+describe('the device screen, composed with the engine', () => {
+  it('home lists the contact and its pad; an encryption waits for a hold on Approve', async () => {
+    const t = await setup();
+    expect(t.layout().screen).toBe('home');
+    expect(t.texts()).toContain('bob');
+    let settled = false;
+    const p = t.engine.package('bob', utf8('meet at nine')).finally(() => {
+      settled = true;
+    });
+    await t.tick();
+    expect(t.layout().screen).toBe('confirm-encrypt');
+    expect(t.texts()).toContain('bob');
+    expect(t.texts()).toContain('meet at nine');
+    t.tap('approve'); // a tap is not the deliberate gesture
+    t.hold('approve', 600); // nor is a short hold
+    await t.tick();
+    expect(settled).toBe(false);
+    t.hold('approve', 1300);
+    const r = await p;
+    expect(r.cost).toBe(12 + 32);
+    expect(t.layout().screen).toBe('home');
+    const b = pair!.openB();
+    expect(text((await b.unpackage(r.package)).plaintext)).toBe('meet at nine');
+  });
+
+  it('Deny refuses with DENIED and uses no pad; the countdown times out with CONFIRM_TIMEOUT', async () => {
+    const t = await setup();
+    const p = t.engine.package('bob', utf8('no'));
+    await t.tick();
+    t.tap('deny');
+    await expect(p).rejects.toMatchObject({ code: 'DENIED' });
+    const q = t.engine.package('bob', utf8('late'));
+    await t.tick();
+    t.clock.advance(60_001);
+    await expect(q).rejects.toMatchObject({ code: 'CONFIRM_TIMEOUT' });
+    expect(t.engine.pads()[0]?.cursor).toBe(0);
+  });
+
+  it('pairing asks on the compare screen: Different denies, a hold on Match approves', async () => {
+    const t = await setup();
+    const req = {
+      peer: 'carol',
+      side: 'A' as const,
+      size: 1 << 20,
+      fingerprint: '1234 5678 9012 3456 7890',
+      insecure: true,
+    };
+    const ac = new AbortController();
+    const first = screen!.pairApprover.approvePairing(req, ac.signal);
+    await t.tick();
+    expect(t.layout().screen).toBe('pairing-compare');
+    expect(t.texts()).toContain('1234 5678 9012 3456 7890');
+    t.tap('mismatch');
+    expect(await first).toBe('denied');
+    const second = screen!.pairApprover.approvePairing(req, ac.signal);
+    await t.tick();
+    t.tap('match');
+    t.hold('match', 1300);
+    expect(await second).toBe('approved');
+    expect(t.layout().screen).toBe('home');
+  });
+});

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { simulatorCommands } from '../../client/simulator/cli.js';
 import { openDeviceScreen } from '../../display/device-screen.js';
 /**
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups.
@@ -15,6 +16,7 @@ const GROUPS: readonly CommandGroup[] = [
   { name: '', topLevel: true, commands: [demoCommand] },
   rpcCommandGroup(openDeviceScreen),
   pairingCommands,
+  simulatorCommands,
   padCommands,
   offlineCommands,
 ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { simulatorCommands } from '../../client/simulator/cli.js';
 import { openDeviceScreen } from '../../display/device-screen.js';
+import { hrngCommands } from '../../hrng/cli.js';
 /**
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups.
  * Errors print their stable code and fixed message (never secrets) and exit 2; usage errors exit 64.
@@ -17,6 +18,7 @@ const GROUPS: readonly CommandGroup[] = [
   rpcCommandGroup(openDeviceScreen),
   pairingCommands,
   simulatorCommands,
+  hrngCommands,
   padCommands,
   offlineCommands,
 ];

@@ -59,6 +59,13 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO pool (id, capacity, filled, consumed, burned, insecure_until) VALUES (1, 0, 0, 0, 0, 0);
     `,
   },
+  {
+    version: 3,
+    description: 'entropy pool: latched filler failure, cleared only by the operator (hrng/filler.ts)',
+    sql: `
+      ALTER TABLE pool ADD COLUMN latch TEXT CHECK (latch IS NULL OR length(latch) <= 200);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

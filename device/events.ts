@@ -32,6 +32,7 @@ export const EVENT_KINDS = [
   'HRNG_SOURCE_SLOW',
   'HRNG_RESUMED',
   'POOL_RECOVERED',
+  'PAIRING_FAILED',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

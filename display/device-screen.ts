@@ -60,7 +60,14 @@ export interface DeviceScreen {
   /** Feed the home screen from a running engine and the pool counters in its ledger. */
   attachEngine(engine: DeviceEngine): void;
   showHome(): void;
+  /** Redraw home with fresh figures if, and only if, home is on screen. */
+  refreshHome(): void;
   showPairingProgress(peer: string, p: PairingProgress): void;
+  /**
+   * What to do when the user picks Start (initiator) or Join (responder) after Pair on the home screen. The
+   * signal aborts when the user presses Cancel on the progress screen. Home is shown again when it settles.
+   */
+  onPairRequest(handler: (role: 'initiator' | 'responder', signal: AbortSignal) => Promise<unknown>): void;
   close(): Promise<void>;
 }
 
@@ -84,17 +91,24 @@ export async function openDeviceScreen(
   let home: HomeSource | null = null;
   let poolDb: Database.Database | null = null;
 
-  const showHome = () => {
+  const homeContent = () => {
     const warnings = (home?.events(20) ?? [])
       .map((e) => ({ time: e.time, text: warningText(e) }))
       .filter((w): w is { time: number; text: string } => w.text !== null)
       .slice(0, 5);
-    ui.show({
-      id: 'home',
+    return {
+      id: 'home' as const,
       contacts: home?.contacts() ?? [],
       hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
       warnings,
-    });
+    };
+  };
+  const showHome = () => {
+    ui.show(homeContent());
+  };
+  /** Redraw home in place when it is on screen; never cover anything else. */
+  const refreshHome = () => {
+    if (ui.state?.id === 'home') ui.update(ui.instance, homeContent());
   };
   const confirmer = new ConfirmService({ ui, clock, config: config.confirm, onIdle: showHome });
 
@@ -143,6 +157,38 @@ export async function openDeviceScreen(
     else progressInstance = ui.show(content, { insecure: config.device.simulated });
   };
 
+  // Pairing from the screen: home → Pair → pairing-start → Start/Join → progress (Cancel) → compare → home.
+  let pairHandler: ((role: 'initiator' | 'responder', signal: AbortSignal) => Promise<unknown>) | null = null;
+  let pairing: AbortController | null = null;
+  ui.onAction((a) => {
+    if (a.instance !== ui.instance) return;
+    if (a.screen === 'home' && a.button === 'pair' && !confirmer.active && !pairing) {
+      ui.show({ id: 'pairing-start', poolBytes: home?.hrng().poolBytes ?? 0 });
+    } else if (a.screen === 'pairing-start' && a.button === 'cancel') {
+      showHome();
+    } else if (a.screen === 'pairing-start' && (a.button === 'start' || a.button === 'join') && pairHandler) {
+      const ac = new AbortController();
+      pairing = ac;
+      progressInstance = 0;
+      showPairingProgress('the other device', {
+        phase: 'transfer',
+        peer: '',
+        bytes: 0,
+        total: 0,
+        bytesPerSecond: 0,
+        secondsLeft: 0,
+      });
+      void pairHandler(a.button === 'start' ? 'initiator' : 'responder', ac.signal)
+        .catch(() => undefined)
+        .finally(() => {
+          pairing = null;
+          if (!confirmer.active) showHome();
+        });
+    } else if (a.screen === 'pairing-progress' && a.button === 'cancel') {
+      pairing?.abort();
+    }
+  });
+
   const setHomeSource = (src: HomeSource) => {
     home = src;
     if (!confirmer.active) showHome();
@@ -184,8 +230,13 @@ export async function openDeviceScreen(
       });
     },
     showHome,
+    refreshHome,
     showPairingProgress,
+    onPairRequest(handler) {
+      pairHandler = handler;
+    },
     async close() {
+      pairing?.abort();
       poolDb?.close();
       confirmer.close();
       detachInput();

@@ -7,6 +7,7 @@ export type ScreenId =
   | 'received-message'
   | 'home'
   | 'alarm'
+  | 'pairing-start'
   | 'pairing-progress'
   | 'pairing-compare';
 
@@ -125,6 +126,11 @@ export type ScreenContent =
       /** Short non-secret facts: contact, counts, offsets. */
       readonly detail: readonly string[];
       readonly time: number;
+    }
+  | {
+      readonly id: 'pairing-start';
+      /** Pool bytes this device can put into a new pad. */
+      readonly poolBytes: number;
     }
   | {
       readonly id: 'pairing-progress';

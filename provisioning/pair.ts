@@ -21,6 +21,11 @@ export interface PairOptions {
   /** Called once the peer is connected (for the screen: "transferring"). */
   readonly onConnected?: () => void;
   readonly signal?: AbortSignal;
+  /**
+   * The device's already open ledger, event log and pool (the device service shares them with its filler); when
+   * absent they are opened here and closed after.
+   */
+  readonly open?: { readonly ledger: Ledger; readonly events: EventLog; readonly pool: EntropyPool };
 }
 
 /**
@@ -30,11 +35,12 @@ export interface PairOptions {
 export async function pairOverLink(opts: PairOptions): Promise<PairingResult> {
   const { config } = opts;
   const layout = prepareDataDir(config.dataDir);
-  const ledger = Ledger.open(layout.ledger);
-  const events = new EventLog(layout.events, config.engine.eventLogMax);
-  let pool: EntropyPool | null = null;
+  const owned = !opts.open;
+  const ledger = opts.open?.ledger ?? Ledger.open(layout.ledger);
+  const events = opts.open?.events ?? new EventLog(layout.events, config.engine.eventLogMax);
+  let pool: EntropyPool | null = opts.open?.pool ?? null;
   try {
-    pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+    pool ??= EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
     const socket =
       opts.role === 'initiator'
         ? await awaitResponder(config.pairing, config.device.name, opts.signal)
@@ -57,8 +63,10 @@ export async function pairOverLink(opts: PairOptions): Promise<PairingResult> {
       signal: opts.signal,
     });
   } finally {
-    pool?.close();
-    ledger.close();
-    events.close();
+    if (owned) {
+      pool?.close();
+      ledger.close();
+      events.close();
+    }
   }
 }

@@ -48,6 +48,8 @@ export interface PairApprover {
 /** Progress, for the screen and the CLI. */
 export interface PairingProgress {
   readonly phase: 'transfer' | 'compare' | 'done';
+  /** The peer device's name. */
+  readonly peer: string;
   readonly bytes: number;
   readonly total: number;
   readonly bytesPerSecond: number;
@@ -235,6 +237,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
       const rate = done / elapsed;
       deps.onProgress?.({
         phase: 'transfer',
+        peer: peer.name,
         bytes: done,
         total: size,
         bytesPerSecond: rate,
@@ -251,7 +254,14 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     if (typeof theirFp.insecure !== 'boolean') throw protocolError('bad insecure');
     if (theirFp.fingerprint !== fingerprint) throw new OnepadError('FINGERPRINT_MISMATCH');
     const insecure = ownInsecure || theirFp.insecure;
-    deps.onProgress?.({ phase: 'compare', bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
+    deps.onProgress?.({
+      phase: 'compare',
+      peer: peer.name,
+      bytes: size,
+      total: size,
+      bytesPerSecond: 0,
+      secondsLeft: 0,
+    });
 
     // --- both users approve --------------------------------------------------------------------------
     await decide(deps, { peer: peer.name, side, size, fingerprint, insecure });
@@ -262,7 +272,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     registered = padIdHex;
     await conn.send(jsonFrame(FRAME.INSTALLED, {}));
     parseJson(await conn.expect(FRAME.INSTALLED, io, deps.signal));
-    deps.onProgress?.({ phase: 'done', bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
+    deps.onProgress?.({ phase: 'done', peer: peer.name, bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
     conn.close();
     return { padId: padIdHex, contact: peer.name, side, size, fingerprint, insecure };
   } catch (e) {

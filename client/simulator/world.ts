@@ -133,7 +133,7 @@ async function fillAndPair(
         config: configs[name].pairing,
         requestedSize: padBytes,
         insecure: true,
-        onProgress: (p) => screens[name].showPairingProgress(name === 'alice' ? 'bob' : 'alice', p),
+        onProgress: (p) => screens[name].showPairingProgress(p.peer, p),
       });
     });
     const [ra] = await Promise.all([a!, b!]);

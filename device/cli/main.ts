@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { simulatorCommands } from '../../client/simulator/cli.js';
-import { openDeviceScreen } from '../../display/device-screen.js';
 import { hrngCommands } from '../../hrng/cli.js';
 /**
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups.
@@ -9,13 +8,14 @@ import { hrngCommands } from '../../hrng/cli.js';
 import { pairingCommands } from '../../provisioning/cli.js';
 import { rpcCommandGroup } from '../../rpc/cli.js';
 import { OnepadError } from '../errors.js';
+import { openHostedScreen } from '../screen-factory.js';
 import type { Command, CommandGroup } from './command.js';
 import { demoCommand } from './demo.js';
 import { offlineCommands, padCommands } from './pad-commands.js';
 
 const GROUPS: readonly CommandGroup[] = [
   { name: '', topLevel: true, commands: [demoCommand] },
-  rpcCommandGroup(openDeviceScreen),
+  rpcCommandGroup(openHostedScreen),
   pairingCommands,
   simulatorCommands,
   hrngCommands,

@@ -1,15 +1,20 @@
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { formatBytes, groupDigits } from '../text.js';
-import { clockTime, contentBox } from './common.js';
+import { clockTime, contentBox, drawButtons } from './common.js';
 
 type HomeState = Extract<ScreenState, { id: 'home' }>;
 
 /** home: contacts with pad left, HRNG health and pool level, the last warnings from the event log. */
 export function drawHome(p: Painter, s: HomeState): void {
   const l = p.layout;
-  const c = { ...contentBox(l), w: l.width - 2 * l.margin, h: l.height - l.band - 2 * l.margin };
   const touch = l.input === 'touch';
+  // Touch: the Pair button runs along the bottom; keys: it sits in the right-hand key column.
+  const c = {
+    ...contentBox(l),
+    w: l.width - 2 * l.margin - (touch ? 0 : l.controls),
+    h: l.height - l.band - 2 * l.margin - (touch ? l.controls : 0),
+  };
   const row = Math.round(l.body * 1.35);
   const small = Math.round(l.small * 1.3);
 
@@ -60,7 +65,8 @@ export function drawHome(p: Painter, s: HomeState): void {
   // Recent warnings, newest first, at the bottom.
   const maxWarn = touch ? 4 : 3;
   const warnings = s.warnings.slice(0, maxWarn);
-  let wy = l.height - l.margin - warnings.length * small - (warnings.length ? small : 0);
+  const bottom = l.height - l.margin - (touch ? l.controls : 0);
+  let wy = bottom - warnings.length * small - (warnings.length ? small : 0);
   if (warnings.length) {
     p.text('warnings.title', 'Recent warnings', c.x, wy, { size: l.small, color: COLORS.warn });
     wy += small;
@@ -73,4 +79,5 @@ export function drawHome(p: Painter, s: HomeState): void {
     });
     wy += small;
   });
+  drawButtons(p, s, [{ id: 'pair', label: 'Pair', kind: 'neutral', slot: 2 }]);
 }

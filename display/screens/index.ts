@@ -5,7 +5,7 @@ import { drawAlarm } from './alarm.js';
 import { drawChrome } from './common.js';
 import { drawConfirmDecrypt, drawConfirmEncrypt } from './confirm.js';
 import { drawHome } from './home.js';
-import { drawPairingCompare, drawPairingProgress } from './pairing.js';
+import { drawPairingCompare, drawPairingProgress, drawPairingStart } from './pairing.js';
 import { drawReceived } from './received.js';
 
 /**
@@ -34,6 +34,9 @@ export function render(state: ScreenState, layout: Layout): Rendered {
       break;
     case 'alarm':
       drawAlarm(p, state);
+      break;
+    case 'pairing-start':
+      drawPairingStart(p, state);
       break;
     case 'pairing-progress':
       drawPairingProgress(p, state);

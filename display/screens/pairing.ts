@@ -3,8 +3,33 @@ import type { ScreenState } from '../screen-types.js';
 import { formatBytes, formatSeconds } from '../text.js';
 import { contentBox, drawButtons, groupHex, guardedLabel } from './common.js';
 
+type StartState = Extract<ScreenState, { id: 'pairing-start' }>;
 type ProgressState = Extract<ScreenState, { id: 'pairing-progress' }>;
 type CompareState = Extract<ScreenState, { id: 'pairing-compare' }>;
+
+/** pairing-start: join the devices with the cable; one user picks Start (side A), the other Join (side B). */
+export function drawPairingStart(p: Painter, s: StartState): void {
+  const l = p.layout;
+  const c = contentBox(l);
+  const touch = l.input === 'touch';
+  p.text('title', touch ? 'Pair with another device' : 'Pair', c.x, c.y, { size: l.title, maxWidth: c.w });
+  const line = Math.round(l.body * 1.4);
+  const lines = touch
+    ? [
+        'Join the two devices with the cable.',
+        'One of you picks Start, the other Join.',
+        `Pool: ${formatBytes(s.poolBytes)} for the new pad.`,
+      ]
+    : ['Cable the two', 'devices. One picks', 'Start, one Join.', `Pool ${formatBytes(s.poolBytes)}`];
+  lines.forEach((t, i) => {
+    p.text(`hint.${i}`, t, c.x, c.y + Math.round(l.title * 1.8) + i * line, { size: l.body, maxWidth: c.w });
+  });
+  drawButtons(p, s, [
+    { id: 'cancel', label: 'Cancel', kind: 'deny', slot: 0 },
+    { id: 'join', label: 'Join', kind: 'neutral', slot: 1 },
+    { id: 'start', label: 'Start', kind: 'neutral', slot: 2 },
+  ]);
+}
 
 /** pairing-progress: bytes so far of the total, the rate, the time left; Cancel. */
 export function drawPairingProgress(p: Painter, s: ProgressState): void {

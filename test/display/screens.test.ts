@@ -114,6 +114,7 @@ describe('screens: text through the debug layout', () => {
         'home',
         'pairing-compare',
         'pairing-progress',
+        'pairing-start',
         'received-message',
       ].sort(),
     );

@@ -96,6 +96,7 @@ export const FIXTURES: readonly Fixture[] = [
   },
   { name: 'alarm.replay', content: { id: 'alarm', alarm: 'replay', detail: ['contact bob'], time: NOW } },
   { name: 'alarm.pad-low', content: { id: 'alarm', alarm: 'pad-low', detail: ['alice: 40 KiB left'], time: NOW } },
+  { name: 'pairing-start', content: { id: 'pairing-start', poolBytes: 16_777_216 } },
   {
     name: 'pairing-progress',
     content: {

@@ -1,0 +1,130 @@
+/**
+ * What the device service runs beside its link server: the entropy pool's filler (the HRNG sources, health-tested,
+ * XORed into the pool) and pairing when the user picks Start or Join on the screen. Both share one open pool, so
+ * its counters have a single owner in a single process.
+ */
+import type { BindingInterface } from '@serialport/bindings-cpp';
+import type { DeviceScreen } from '../display/device-screen.js';
+import { createSources } from '../hrng/factory.js';
+import { Filler } from '../hrng/filler.js';
+import { EntropyPool } from '../hrng/pool.js';
+import { pairOverLink } from '../provisioning/pair.js';
+import type { Config } from './config/config.js';
+import { prepareDataDir } from './data-dir.js';
+import { EventLog } from './events.js';
+import { Ledger } from './ledger/ledger.js';
+
+export interface HostedOptions {
+  readonly config: Config;
+  readonly screen: DeviceScreen;
+  /** Simulated hardware: the HRNG sources are simulated (insecure). */
+  readonly simulated: boolean;
+  /** The serialport binding for USB HRNGs (the device's main loads @serialport/bindings-cpp). */
+  readonly binding?: BindingInterface;
+  /** How long to wait before topping the pool up again once it is full (default 5 s). */
+  readonly refillIdleMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Hosted {
+  readonly pool: EntropyPool;
+  stop(): Promise<void>;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+/**
+ * Open the pool, start filling it, and let the screen start pairings.
+ * @throws OnepadError POOL_FILE_INVALID, STORAGE_FAILED, HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
+ */
+export function startHosted(o: HostedOptions): Hosted {
+  const { config } = o;
+  const layout = prepareDataDir(config.dataDir);
+  const ledger = Ledger.open(layout.ledger);
+  const events = new EventLog(layout.events, config.engine.eventLogMax);
+  let pool: EntropyPool;
+  try {
+    pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+  } catch (e) {
+    ledger.close();
+    events.close();
+    throw e;
+  }
+  const ac = new AbortController();
+
+  // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
+  // (`onepad hrng fill --resume`), and the home screen says HRNG FAILED meanwhile.
+  const filling = (async () => {
+    while (!ac.signal.aborted) {
+      if (pool.latch() !== null) {
+        o.log?.('hrng: latched after a health failure; resume with onepad hrng fill --resume');
+        return;
+      }
+      if (pool.free() > 0) {
+        const filler = new Filler({
+          sources: createSources(config.hrng, { simulated: o.simulated, ...(o.binding ? { binding: o.binding } : {}) }),
+          pool,
+          events,
+          alphaLog2: config.hrng.alphaLog2,
+          chunkBytes: config.hrng.chunkBytes,
+          stallTimeoutMs: config.hrng.stallTimeoutMs,
+          rateWindowMs: config.hrng.rateWindowMs,
+        });
+        const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
+        if (r.state === 'failed') {
+          o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
+          if (pool.latch() === null) await sleep(o.refillIdleMs ?? 5000, ac.signal);
+          continue;
+        }
+      }
+      await sleep(o.refillIdleMs ?? 5000, ac.signal);
+    }
+  })();
+
+  let pairing: Promise<unknown> = Promise.resolve();
+  o.screen.onPairRequest((role, signal) => {
+    const combined = AbortSignal.any([signal, ac.signal]);
+    pairing = pairOverLink({
+      config,
+      role,
+      approver: o.screen.pairApprover,
+      onProgress: (p) => {
+        if (p.phase === 'transfer') o.screen.showPairingProgress(p.peer, p);
+      },
+      signal: combined,
+      open: { ledger, events, pool },
+    }).then(
+      (r) => o.log?.(`paired with ${r.contact}: pad ${r.padId}, ${r.size} bytes`),
+      (e: unknown) => {
+        const code = (e as { code?: string }).code ?? 'failed';
+        events.record('PAIRING_FAILED', null, { code });
+        o.log?.(`pairing failed: ${code}`);
+      },
+    );
+    return pairing;
+  });
+
+  return {
+    pool,
+    async stop() {
+      ac.abort();
+      await filling;
+      await pairing;
+      pool.close();
+      ledger.close();
+      events.close();
+    },
+  };
+}

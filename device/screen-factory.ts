@@ -1,0 +1,38 @@
+/**
+ * The screen `onepad device` runs with: the device screen (display/device-screen.ts), and, once the engine is open,
+ * the parts hosted beside it (the pool filler and pairing from the screen, device/hosted.ts).
+ */
+import { openDeviceScreen } from '../display/device-screen.js';
+import type { Screen } from '../rpc/cli.js';
+import type { Config } from './config/config.js';
+import { type Hosted, startHosted } from './hosted.js';
+
+/**
+ * Open the device's screen and host the filler and pairing once the engine is up.
+ * @throws OnepadError DISPLAY_UNAVAILABLE, INPUT_UNAVAILABLE
+ */
+export async function openHostedScreen(config: Config, hardware: 'simulated' | 'device'): Promise<Screen> {
+  const screen = await openDeviceScreen(config, hardware);
+  const usesSerial =
+    hardware === 'device' && config.hrng.sources.some((s) => s.kind === 'truerng' || s.kind === 'onerng');
+  const binding = usesSerial ? (await import('@serialport/bindings-cpp')).autoDetect() : undefined;
+  let hosted: Hosted | null = null;
+  return {
+    confirmer: screen.confirmer,
+    privateDisplay: screen.privateDisplay,
+    attachEngine(engine) {
+      screen.attachEngine(engine);
+      hosted = startHosted({
+        config,
+        screen,
+        simulated: hardware === 'simulated' || config.device.simulated,
+        ...(binding ? { binding } : {}),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+    },
+    async close() {
+      await hosted?.stop();
+      await screen.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * One device for the pairing-from-the-screen test: `screen-pair-child.ts <dataDir> <name> <iface> <start|join>`.
+ * Runs the device screen, the engine and the hosted filler and pairing, then drives its own simulated screen as
+ * its user would: Pair on home, Start or Join, and a hold on Match once the fingerprint is shown. Prints JSON lines.
+ */
+
+import { holdButton, waitForScreen } from '../../client/simulator/touch.js';
+import { parseConfig } from '../../device/config/config.js';
+import { DeviceEngine } from '../../device/engine.js';
+import { startHosted } from '../../device/hosted.js';
+import { openDeviceScreen } from '../../display/device-screen.js';
+
+const [dataDir, name, iface, role] = process.argv.slice(2) as [string, string, string, 'start' | 'join'];
+const config = parseConfig({
+  dataDir,
+  device: { name, simulated: true },
+  hrng: { sources: [{ kind: 'simulated', seed: `${name}-hrng` }], poolMaxBytes: 1048576 },
+  display: { sink: 'sim', input: 'sim', holdMs: 300 },
+  pairing: {
+    interface: iface,
+    chunkBytes: 65536,
+    discoveryTimeoutMs: 20_000,
+    ioTimeoutMs: 5000,
+    approvalTimeoutMs: 20_000,
+  },
+});
+const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const screen = await openDeviceScreen(config, 'simulated');
+const engine = DeviceEngine.open({ config, confirmer: screen.confirmer });
+screen.attachEngine(engine);
+const hosted = startHosted({ config, screen, simulated: true, refillIdleMs: 100 });
+try {
+  const until = Date.now() + 30_000;
+  while (hosted.pool.available() < 1048576) {
+    if (Date.now() > until) throw new Error('pool did not fill');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await waitForScreen(screen, 'home');
+  await holdButton(screen, 'pair', 20);
+  await waitForScreen(screen, 'pairing-start');
+  await holdButton(screen, role, 20);
+  const compare = await waitForScreen(screen, 'pairing-compare', 40_000);
+  const fingerprint = /\d{4}( \d{4}){4}/.exec(compare.replace(/\s+/g, ' '))?.[0] ?? compare;
+  out({ step: 'compare', fingerprint });
+  await holdButton(screen, 'match', 500);
+  await waitForScreen(screen, 'home', 20_000);
+  // The peer's INSTALLED may still be in flight: wait for the pad to be there.
+  const until2 = Date.now() + 10_000;
+  while (!engine.pads().some((p) => p.state === 'active') && Date.now() < until2)
+    await new Promise((r) => setTimeout(r, 50));
+  out({
+    step: 'done',
+    pads: engine
+      .pads()
+      .map((p) => ({
+        padId: p.padId,
+        contact: p.contact,
+        side: p.side,
+        size: p.size,
+        state: p.state,
+        insecure: p.insecure,
+      })),
+  });
+} finally {
+  await hosted.stop();
+  engine.close();
+  await screen.close();
+}

@@ -1,0 +1,94 @@
+/**
+ * The simulator in a real browser (Debian's chromium, playwright-core): the page shows both devices' screens; a
+ * message sent for alice appears on alice's screen with its recipient and text; holding Approve on the page lets it
+ * through and bob reads it; tapping Deny refuses it with DENIED; letting the countdown run out gives
+ * CONFIRM_TIMEOUT.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PageServer, startPageServer } from '../../client/simulator/page-server.js';
+import { startWorld, type World } from '../../client/simulator/world.js';
+import { LinkClient } from '../../rpc/client.js';
+import { buttonOnPage, hasChromium, launchChromium, waitForScreenOnPage } from '../helpers/browser.js';
+
+let root: string;
+let world: World;
+let server: PageServer;
+let browser: Browser;
+let page: Page;
+
+describe.skipIf(!hasChromium)('the simulator page in chromium', () => {
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'onepad-browser-'));
+    world = await startWorld({ dir: root, fresh: true, confirmTimeoutMs: 4000, holdMs: 800 });
+    server = await startPageServer({ alice: world.devices.alice.screen, bob: world.devices.bob.screen });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 800 } });
+    await page.goto(server.url);
+    await page.locator('#screen-alice').waitFor();
+    // Both screens are live images on the page.
+    await page.waitForFunction('[...document.querySelectorAll("img")].every((i) => i.naturalWidth > 0)');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await world?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const alice = () => new LinkClient({ url: world.devices.alice.url });
+  const bob = () => new LinkClient({ url: world.devices.bob.url });
+
+  it('shows the request on alice screen; holding Approve on the page sends it, and bob reads it', async () => {
+    const text = 'Meet me at the north gate at nine.';
+    const sending = alice().package('bob', { text });
+    const shown = await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
+    expect(shown).toContain('bob');
+    expect(shown).toContain(text);
+    const approve = await buttonOnPage(page, 'alice', 'approve');
+    // A tap is not enough.
+    await page.mouse.click(approve.x, approve.y);
+    await page.waitForTimeout(300);
+    expect((await waitForScreenOnPage(page, 'alice', 'confirm-encrypt')).length).toBeGreaterThan(0);
+    // A hold is.
+    await page.mouse.move(approve.x, approve.y);
+    await page.mouse.down();
+    await page.waitForTimeout(1100);
+    await page.mouse.up();
+    const pkg = await sending;
+    const got = await bob().unpackage(pkg.package);
+    expect(got).toMatchObject({ contact: 'alice', text, insecure: true });
+    await waitForScreenOnPage(page, 'alice', 'home');
+  }, 60_000);
+
+  it('tapping Deny on the page refuses the send with DENIED', async () => {
+    const sending = alice()
+      .package('bob', { text: 'not this one' })
+      .then(
+        () => 'sent',
+        (e: { code?: string }) => e.code,
+      );
+    await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
+    const deny = await buttonOnPage(page, 'alice', 'deny');
+    await page.mouse.click(deny.x, deny.y);
+    expect(await sending).toBe('DENIED');
+  }, 60_000);
+
+  it('letting the countdown run out refuses the send with CONFIRM_TIMEOUT', async () => {
+    const started = Date.now();
+    const sending = alice()
+      .package('bob', { text: 'nobody answers' })
+      .then(
+        () => 'sent',
+        (e: { code?: string }) => e.code,
+      );
+    await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
+    expect(await sending).toBe('CONFIRM_TIMEOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3500);
+    await waitForScreenOnPage(page, 'alice', 'home');
+  }, 60_000);
+});

@@ -47,6 +47,37 @@ export function warningText(e: EventRecord): string | null {
   return EVENT_TEXT[e.kind] ?? null;
 }
 
+/** The alarm an event raises on the device, if any. */
+export function alarmFor(
+  e: EventRecord,
+  contactOf: (padId: string | null) => string | null,
+): { alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low'; detail: string[] } | null {
+  const who = contactOf(e.padId);
+  const from = who ? [`contact ${who}`] : [];
+  switch (e.kind) {
+    case 'MAC_FAILURE':
+      return {
+        alarm: 'forged',
+        detail: [...from, `offset ${e.detail.start ?? '?'}, length ${e.detail.length ?? '?'}`],
+      };
+    case 'REPLAY':
+    case 'OVERLAP':
+      return {
+        alarm: 'replay',
+        detail: [...from, e.kind === 'REPLAY' ? 'already received' : 'overlaps pad already received'],
+      };
+    case 'REFLECTION':
+      return { alarm: 'replay', detail: [...from, 'our own package sent back to us'] };
+    case 'LOW_PAD':
+      return { alarm: 'pad-low', detail: [`${who ?? 'a contact'}: ${e.detail.remaining ?? '?'} bytes left`] };
+    case 'HRNG_HEALTH_FAILURE':
+    case 'HRNG_SOURCE_LOST':
+      return { alarm: 'hrng-failure', detail: [String(e.detail.source ?? 'HRNG'), 'filling stopped'] };
+    default:
+      return null;
+  }
+}
+
 export interface DeviceScreen {
   readonly ui: DeviceUi;
   readonly sink: Sink;
@@ -90,6 +121,8 @@ export async function openDeviceScreen(
   const detachInput = ui.attach(input);
   let home: HomeSource | null = null;
   let poolDb: Database.Database | null = null;
+  let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
+  let closed = false;
 
   const homeContent = () => {
     const warnings = (home?.events(20) ?? [])
@@ -184,6 +217,8 @@ export async function openDeviceScreen(
           pairing = null;
           if (!confirmer.active) showHome();
         });
+    } else if (a.screen === 'alarm' && a.button === 'dismiss') {
+      showHome();
     } else if (a.screen === 'pairing-progress' && a.button === 'cancel') {
       pairing?.abort();
     }
@@ -228,6 +263,28 @@ export async function openDeviceScreen(
         },
         events: (n: number) => engine.events.recent(n),
       });
+      // Alarms: new security events raise an alarm screen over home (never over a confirmation or a pairing).
+      let lastSeen = engine.events.recent(1)[0]?.id ?? 0;
+      const contactOf = (padId: string | null) =>
+        padId ? (engine.pads().find((p) => p.padId === padId)?.contact ?? null) : null;
+      const watch = () => {
+        alarmTimer = null;
+        if (closed) return;
+        try {
+          const fresh = engine.events.recent(20).filter((e) => e.id > lastSeen);
+          if (fresh.length > 0) {
+            lastSeen = fresh[0]!.id;
+            const raised = fresh.map((e) => ({ e, a: alarmFor(e, contactOf) })).find((x) => x.a !== null);
+            if (raised?.a && ui.state?.id === 'home' && !confirmer.active && !pairing) {
+              ui.show({ id: 'alarm', alarm: raised.a.alarm, detail: raised.a.detail, time: raised.e.time });
+            } else refreshHome();
+          }
+        } catch {
+          // the engine closed under us
+        }
+        alarmTimer = clock.setTimeout(watch, 1000);
+      };
+      alarmTimer = clock.setTimeout(watch, 1000);
     },
     showHome,
     refreshHome,
@@ -236,6 +293,8 @@ export async function openDeviceScreen(
       pairHandler = handler;
     },
     async close() {
+      closed = true;
+      if (alarmTimer !== null) clock.clearTimeout(alarmTimer);
       pairing?.abort();
       poolDb?.close();
       confirmer.close();

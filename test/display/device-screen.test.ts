@@ -108,4 +108,27 @@ describe('the device screen, composed with the engine', () => {
     expect(await second).toBe('approved');
     expect(t.layout().screen).toBe('home');
   });
+
+  it('a forged package raises the forged alarm on the device, naming the contact; OK goes home', async () => {
+    const t = await setup();
+    const b = pair!.openB();
+    const m = await b.package('alice', utf8('genuine'));
+    const forged = m.package.slice();
+    forged[31] = (forged[31] as number) ^ 1;
+    await expect(t.engine.unpackage(forged)).rejects.toMatchObject({ code: 'MAC_INVALID' });
+    t.clock.advance(1000);
+    expect(t.layout().screen).toBe('alarm');
+    expect(t.texts()).toContain('contact bob');
+    t.tap('dismiss');
+    expect(t.layout().screen).toBe('home');
+    expect(t.texts()).toContain('forged or damaged package refused');
+    // An alarm never covers a confirmation.
+    const p = t.engine.package('bob', utf8('x'));
+    await t.tick();
+    await expect(t.engine.unpackage(forged)).rejects.toMatchObject({ code: 'MAC_INVALID' });
+    t.clock.advance(1000);
+    expect(t.layout().screen).toBe('confirm-encrypt');
+    t.tap('deny');
+    await expect(p).rejects.toMatchObject({ code: 'DENIED' });
+  });
 });

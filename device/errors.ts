@@ -83,6 +83,16 @@ export const ERRORS = {
   COMMITMENT_MISMATCH: { status: 409, message: 'the peer revealed bytes different from its commitment' },
   FINGERPRINT_MISMATCH: { status: 409, message: 'the two devices computed different pad fingerprints' },
   PAIRING_NO_LINK: { status: 503, message: 'the pairing interface has no usable link' },
+
+  // --- relay and chat ---
+  RELAY_UNAUTHORIZED: { status: 401, message: 'the relay token for this name is missing or wrong' },
+  RELAY_RATE_LIMITED: { status: 429, message: 'this sender is sending faster than the relay allows' },
+  RELAY_FULL: { status: 507, message: 'the relay holds as many messages or names as it may' },
+  RELAY_PACKAGE_TOO_LARGE: { status: 413, message: 'the package is larger than the relay accepts' },
+  RELAY_UNREACHABLE: { status: 502, message: 'the relay could not be reached' },
+  RELAY_BAD_RESPONSE: { status: 502, message: 'the relay answered outside its protocol' },
+  UNKNOWN_GROUP: { status: 404, message: 'no group with this name' },
+  CHAT_STATE_INVALID: { status: 500, message: 'the chat state file cannot be read or is not valid' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

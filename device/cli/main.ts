@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { chatCommands } from '../../client/cli.js';
 import { simulatorCommands } from '../../client/simulator/cli.js';
 import { hrngCommands } from '../../hrng/cli.js';
 /**
@@ -18,6 +19,7 @@ const GROUPS: readonly CommandGroup[] = [
   rpcCommandGroup(openHostedScreen),
   pairingCommands,
   simulatorCommands,
+  chatCommands,
   hrngCommands,
   padCommands,
   offlineCommands,

@@ -8,26 +8,22 @@
  * routed to the link address through the device's second interface, and the peer namespace also holds a second
  * address: neither may get an answer. All traffic stays inside the namespaces; they are removed afterwards.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePair, type Pair, utf8 } from '../helpers/engine-fixture.js';
+import {
+  addNamespaces,
+  canUseNetns,
+  deleteNamespaces,
+  ip,
+  type NsProcess,
+  removeLeftoverNamespaces,
+  spawnInNs,
+} from '../helpers/netns.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = 'test/rpc/cli-child.ts';
 const PROBE = 'test/rpc/probe-child.ts';
-const isRoot = process.getuid?.() === 0;
-const hasIp = (() => {
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const PREFIX = 'onepad-t';
 const tag = `${PREFIX}${process.pid}`;
 const NS = { device: `${tag}-d`, peer: `${tag}-p`, stranger: `${tag}-s` };
@@ -42,41 +38,8 @@ const IP = {
 const PORT = 4747;
 const IF = { dp: `op${process.pid}d`, pd: `op${process.pid}p`, ds: `op${process.pid}s`, sd: `op${process.pid}x` };
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Remove namespaces left by earlier runs whose process is gone, and our own. */
-function removeLeftovers(): void {
-  const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = /^onepad-t(\d+)-[dps]$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = pid !== process.pid;
-    if (alive) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) {
-      try {
-        ip('netns', 'del', name);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
 function setUpNetwork(): void {
-  for (const ns of Object.values(NS)) {
-    ip('netns', 'add', ns);
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-  }
+  addNamespaces(...Object.values(NS));
   ip('link', 'add', IF.dp, 'netns', NS.device, 'type', 'veth', 'peer', 'name', IF.pd, 'netns', NS.peer);
   ip('link', 'add', IF.ds, 'netns', NS.device, 'type', 'veth', 'peer', 'name', IF.sd, 'netns', NS.stranger);
   ip('-n', NS.device, 'addr', 'add', `${IP.device}/30`, 'dev', IF.dp);
@@ -98,45 +61,14 @@ function setUpNetwork(): void {
   ip('-n', NS.device, 'route', 'add', `${IP.peerExtra}/32`, 'dev', IF.dp);
 }
 
-interface Done {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-function inNs(ns: string, file: string, args: string[]): { child: ChildProcess; done: Promise<Done> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', file, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  const done = new Promise<Done>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  Object.defineProperty(child, 'output', { get: () => stdout });
-  return { child, done };
-}
-
 let pair: Pair;
-let device: { child: ChildProcess; done: Promise<Done> } | undefined;
+let device: NsProcess | undefined;
 const deviceUrl = `http://${IP.device}:${PORT}`;
 
 // Creating namespaces needs root (CAP_NET_ADMIN) and iproute2; CI runs as root.
-describe.skipIf(!isRoot || !hasIp)('the device on a point-to-point link (network namespaces)', () => {
+describe.skipIf(!canUseNetns)('the device on a point-to-point link (network namespaces)', () => {
   beforeAll(async () => {
-    removeLeftovers();
+    removeLeftoverNamespaces(PREFIX);
     setUpNetwork();
     pair = makePair(4096);
     const config = join(pair.root, 'alice.json');
@@ -148,11 +80,11 @@ describe.skipIf(!isRoot || !hasIp)('the device on a point-to-point link (network
         link: { address: IP.device, peer: IP.peer, port: PORT },
       }),
     );
-    device = inNs(NS.device, CLI, ['device', '--config', config, '--sim', '--auto-approve']);
-    const child = device.child as ChildProcess & { output: string };
+    device = spawnInNs(NS.device, CLI, ['device', '--config', config, '--sim', '--auto-approve']);
+    const d = device;
     const end = Date.now() + 30_000;
-    while (!child.output.includes('"device ready"')) {
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`device did not start: ${child.output}`);
+    while (!d.output().includes('"device ready"')) {
+      if (Date.now() > end || d.child.exitCode !== null) throw new Error(`device did not start: ${d.output()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   });
@@ -162,19 +94,13 @@ describe.skipIf(!isRoot || !hasIp)('the device on a point-to-point link (network
       device.child.kill('SIGKILL');
       await device.done;
     }
-    for (const ns of Object.values(NS)) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // not created
-      }
-    }
+    deleteNamespaces(...Object.values(NS));
     pair?.cleanup();
   });
 
   it('full round trip from the peer namespace: package, then unpackage of the answer', async () => {
     const secret = 'PLAINTEXT over the cable';
-    const p = await inNs(NS.peer, CLI, ['package', '--url', deviceUrl, '--to', 'bob', secret]).done;
+    const p = await spawnInNs(NS.peer, CLI, ['package', '--url', deviceUrl, '--to', 'bob', secret]).done;
     expect(p.stderr).not.toMatch(/error/);
     expect(p.code).toBe(0);
     const pkg = p.stdout.trim();
@@ -183,21 +109,25 @@ describe.skipIf(!isRoot || !hasIp)('the device on a point-to-point link (network
     expect(new TextDecoder().decode(opened.plaintext ?? new Uint8Array())).toBe(secret);
 
     const reply = await bob.package('alice', utf8('PLAINTEXT reply'));
-    const u = await inNs(NS.peer, CLI, ['unpackage', '--url', deviceUrl, Buffer.from(reply.package).toString('base64')])
-      .done;
+    const u = await spawnInNs(NS.peer, CLI, [
+      'unpackage',
+      '--url',
+      deviceUrl,
+      Buffer.from(reply.package).toString('base64'),
+    ]).done;
     expect(u.code).toBe(0);
     expect(u.stdout).toContain('from: bob\ntext: PLAINTEXT reply\n');
   });
 
   it('is not reachable from anywhere but the peer address on the link', async () => {
-    const fromStranger = await inNs(NS.stranger, PROBE, [deviceUrl, `http://${IP.deviceSide2}:${PORT}`]).done;
+    const fromStranger = await spawnInNs(NS.stranger, PROBE, [deviceUrl, `http://${IP.deviceSide2}:${PORT}`]).done;
     const s = JSON.parse(fromStranger.stdout) as Record<string, string>;
     // Routed to the link address: the connection is dropped before a byte is read.
     expect(s[deviceUrl]).toMatch(/^LINK_UNREACHABLE:(ECONNRESET|EPIPE|socket hang up)/);
     // The device's other address has nothing listening.
     expect(s[`http://${IP.deviceSide2}:${PORT}`]).toBe('LINK_UNREACHABLE:ECONNREFUSED');
 
-    const fromPeer = await inNs(NS.peer, PROBE, [`${deviceUrl}@${IP.peerExtra}`, `${deviceUrl}@${IP.peer}`]).done;
+    const fromPeer = await spawnInNs(NS.peer, PROBE, [`${deviceUrl}@${IP.peerExtra}`, `${deviceUrl}@${IP.peer}`]).done;
     const p = JSON.parse(fromPeer.stdout) as Record<string, string>;
     // Same cable, other source address: dropped too.
     expect(p[`${deviceUrl}@${IP.peerExtra}`]).toMatch(/^LINK_UNREACHABLE:(ECONNRESET|EPIPE|socket hang up)/);

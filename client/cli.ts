@@ -1,0 +1,125 @@
+/**
+ * CLI commands of the chat: `onepad relay` runs the relay; `onepad chat` opens a chat session against the
+ * user's own device and a relay.
+ */
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { type ParsedArgs, parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
+import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
+import { isOnepadError } from '../device/errors.js';
+import { DEFAULT_DEVICE_URL, LinkClient } from '../rpc/client.js';
+import { ChatClient } from './chat.js';
+import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-config.js';
+import { startRelay } from './relay-service.js';
+import { runSession } from './session.js';
+
+/** Print an error as device/cli/main.ts does and return its exit code (64 usage, 2 other). */
+function fail(ctx: { stderr: Writable }, e: unknown): number {
+  if (isOnepadError(e)) {
+    const details = Object.entries(e.details)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    ctx.stderr.write(`onepad: ${e.code}: ${e.message}${details ? ` (${details})` : ''}\n`);
+    return e.code === 'INVALID_ARGUMENT' ? 64 : 2;
+  }
+  ctx.stderr.write('onepad: INTERNAL: unexpected failure\n');
+  return 2;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** The relay config from `--config FILE` and/or `--address`, `--port`, `--db` (options win). */
+export function relayConfigFrom(args: ParsedArgs): RelayConfig {
+  const file = args.options.get('config');
+  const base: Record<string, unknown> = typeof file === 'string' ? { ...loadRelayConfig(file) } : {};
+  const address = args.options.get('address');
+  if (typeof address === 'string') base.address = address;
+  if (args.options.has('port')) base.port = sizeOption(args, 'port');
+  const db = args.options.get('db');
+  if (typeof db === 'string') base.dbPath = db;
+  return parseRelayConfig(base);
+}
+
+const relayCommand: Command = {
+  name: 'relay',
+  usage: 'relay [--config FILE] [--address IP] [--port N] [--db FILE]   run the relay (store and forward)',
+  async run(ctx) {
+    try {
+      const args = parseArgs(ctx.argv, ['config', 'address', 'port', 'db']);
+      const relay = await startRelay({ config: relayConfigFrom(args), logStream: ctx.stdout });
+      relay.server.log.info({ address: relay.address, port: relay.port }, 'relay ready');
+      await aborted(ctx.signal);
+      await relay.stop();
+      return 0;
+    } catch (e) {
+      return fail(ctx, e);
+    }
+  },
+};
+
+/** Where the chat keeps its state when `--state` is not given. */
+export function defaultStatePath(name: string): string {
+  const base = process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config');
+  const dir = join(base, 'onepad');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `chat-${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+}
+
+/** What {@link runChat} is given: the command context, and the input lines. */
+export interface ChatRunContext extends CommandContext {
+  readonly stdin: Readable;
+  /** The input is a terminal: show a prompt. */
+  readonly interactive?: boolean;
+}
+
+/**
+ * `onepad chat --name NAME --relay URL [--device URL] [--state FILE] [--json] [--poll-ms N] [--low-pad BYTES]`.
+ *
+ * @returns the exit code
+ */
+export async function runChat(ctx: ChatRunContext): Promise<number> {
+  try {
+    const args = parseArgs(ctx.argv, ['name', 'relay', 'device', 'state', 'poll-ms', 'low-pad', 'timeout'], ['json']);
+    const name = stringOption(args, 'name');
+    const deviceUrl = stringOption(args, 'device', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL);
+    const relayUrl = stringOption(args, 'relay', process.env.ONEPAD_RELAY_URL);
+    const timeout = args.options.has('timeout') ? sizeOption(args, 'timeout') : undefined;
+    const device = new LinkClient({ url: deviceUrl, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) });
+    const client = new ChatClient({
+      name,
+      device,
+      relayUrl,
+      statePath: stringOption(args, 'state', '') || defaultStatePath(name),
+      lowPadBytes: sizeOption(args, 'low-pad', 65536),
+    });
+    const json = args.options.get('json') === true;
+    return await runSession({
+      client,
+      input: ctx.stdin,
+      output: ctx.stdout,
+      json,
+      pollMs: sizeOption(args, 'poll-ms', 2000),
+      signal: ctx.signal,
+      prompt: !json && ctx.interactive === true,
+    });
+  } catch (e) {
+    return fail(ctx, e);
+  }
+}
+
+const chatCommand: Command = {
+  name: 'chat',
+  usage:
+    'chat --name NAME --relay URL [--device URL] [--state FILE] [--json] [--poll-ms N] [--low-pad BYTES]   chat through a relay',
+  run(ctx) {
+    return runChat({ ...ctx, stdin: process.stdin, interactive: process.stdin.isTTY === true });
+  },
+};
+
+/** `onepad relay` and `onepad chat`. */
+export const chatCommands: CommandGroup = { name: 'chat', topLevel: true, commands: [relayCommand, chatCommand] };

@@ -50,16 +50,14 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   out({
     step: 'done',
-    pads: engine
-      .pads()
-      .map((p) => ({
-        padId: p.padId,
-        contact: p.contact,
-        side: p.side,
-        size: p.size,
-        state: p.state,
-        insecure: p.insecure,
-      })),
+    pads: engine.pads().map((p) => ({
+      padId: p.padId,
+      contact: p.contact,
+      side: p.side,
+      size: p.size,
+      state: p.state,
+      insecure: p.insecure,
+    })),
   });
 } finally {
   await hosted.stop();

@@ -54,8 +54,8 @@ describe.skipIf(!canUseNetns)('pairing started from the two screens', () => {
     const fb = lb.find((l) => l.step === 'compare')?.fingerprint;
     expect(fa).toMatch(/^\d{4}( \d{4}){4}$/);
     expect(fa).toBe(fb);
-    const pa = (la.find((l) => l.step === 'done')?.pads as Record<string, unknown>[])[0];
-    const pb = (lb.find((l) => l.step === 'done')?.pads as Record<string, unknown>[])[0];
+    const pa = (la.find((l) => l.step === 'done')?.pads as Record<string, unknown>[] | undefined)?.[0];
+    const pb = (lb.find((l) => l.step === 'done')?.pads as Record<string, unknown>[] | undefined)?.[0];
     expect(pa).toMatchObject({ contact: 'bob', side: 'A', state: 'active', insecure: true });
     expect(pb).toMatchObject({ contact: 'alice', side: 'B', state: 'active', padId: pa?.padId, size: pa?.size });
     const fileA = readFileSync(padFilePath(join(root, 'alice', 'pads'), pa?.padId as string));

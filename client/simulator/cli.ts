@@ -9,22 +9,37 @@ import { join } from 'node:path';
 import { parseArgs, sizeOption, stringOption } from '../../device/cli/args.js';
 import type { Command, CommandGroup } from '../../device/cli/command.js';
 import { LinkClient } from '../../rpc/client.js';
+import { ChatClient } from '../chat.js';
 import { startPageServer } from './page-server.js';
 import { holdButton, waitForScreen } from './touch.js';
 import { startWorld, type World } from './world.js';
 
+/** The chat command that opens a chat as `name` in this world. */
+export function chatCommandFor(world: World, name: 'alice' | 'bob'): string {
+  return `npx onepad chat --name ${name} --device ${world.devices[name].url} --relay ${world.relay.url} --state ${join(world.dir, `${name}-chat.json`)}`;
+}
+
 async function smoke(world: World, out: (s: string) => void): Promise<number> {
   const alice = world.devices.alice;
-  const bob = world.devices.bob;
+  const chat = (name: 'alice' | 'bob') =>
+    new ChatClient({
+      name,
+      device: new LinkClient({ url: world.devices[name].url }),
+      relayUrl: world.relay.url,
+      statePath: join(world.dir, `${name}-chat.json`),
+    });
   const text = 'smoke test: hello bob';
-  const sending = new LinkClient({ url: alice.url }).package('bob', { text });
+  const sending = chat('alice').send('bob', text);
   const shown = await waitForScreen(alice.screen, 'confirm-encrypt');
   if (!shown.includes('bob') || !shown.includes(text)) throw new Error('the confirm screen does not show the request');
   await holdButton(alice.screen, 'approve', alice.config.display.holdMs + 300);
-  const pkg = await sending;
-  const got = await new LinkClient({ url: bob.url }).unpackage(pkg.package);
-  if (got.text !== text || got.contact !== 'alice') throw new Error('bob did not read what alice sent');
-  out(`smoke: alice -> bob through the confirm screen: ${pkg.cost} pad bytes, bob read "${got.text}"`);
+  const sent = await sending;
+  if (!sent.some((e) => e.type === 'sent')) throw new Error(`alice's client did not send: ${JSON.stringify(sent)}`);
+  const got = await chat('bob').receive();
+  const msg = got.find((e) => e.type === 'message');
+  if (!msg || !('text' in msg) || msg.text !== text)
+    throw new Error(`bob did not read what alice sent: ${JSON.stringify(got)}`);
+  out(`smoke: alice's chat -> her device (approved on its screen) -> relay -> bob's chat and device: "${msg.text}"`);
   return 0;
 }
 
@@ -53,6 +68,10 @@ const simulate: Command = {
       out(`  page (both screens, tap and hold them): ${page.url}`);
       out(`  alice's device: ${world.devices.alice.url}`);
       out(`  bob's device:   ${world.devices.bob.url}`);
+      out(`  relay:          ${world.relay.url}`);
+      out('open a chat as alice and as bob, each in its own terminal:');
+      out(`  ${chatCommandFor(world, 'alice')}`);
+      out(`  ${chatCommandFor(world, 'bob')}`);
       if (isSmoke) return await smoke(world, out);
       out('stop with Ctrl-C');
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -18,6 +18,8 @@ import { SimSource } from '../../hrng/sim-source.js';
 import { FrameConnection } from '../../provisioning/connection.js';
 import { type PairApprover, type PairingResult, runPairing } from '../../provisioning/protocol.js';
 import { type DeviceService, startDeviceService } from '../../rpc/service.js';
+import { parseRelayConfig } from '../relay-config.js';
+import { type RelayService, startRelay } from '../relay-service.js';
 
 export const DEVICE_NAMES = ['alice', 'bob'] as const;
 export type DeviceName = (typeof DEVICE_NAMES)[number];
@@ -50,6 +52,8 @@ export interface WorldOptions {
 
 export interface World {
   readonly devices: Readonly<Record<DeviceName, SimDevice>>;
+  /** The relay between the two laptops (loopback). */
+  readonly relay: RelayService;
   readonly dir: string;
   /** The pairing result, when this start paired the devices (null when they were paired before). */
   readonly paired: PairingResult | null;
@@ -168,6 +172,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const configs = { alice: deviceConfig(dir, 'alice', o), bob: deviceConfig(dir, 'bob', o) };
   const screens = {} as Record<DeviceName, DeviceScreen>;
   const services: DeviceService[] = [];
+  let relay: RelayService | undefined;
   try {
     for (const name of DEVICE_NAMES) screens[name] = await openDeviceScreen(configs[name], 'simulated');
     const needPairing = !alreadyPaired(configs.alice, 'bob') || !alreadyPaired(configs.bob, 'alice');
@@ -186,16 +191,24 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       screen.attachEngine(service.engine);
       devices[name] = { name, config: configs[name], screen, service, url: `http://127.0.0.1:${service.port}` };
     }
+    relay = await startRelay({
+      config: parseRelayConfig({ address: '127.0.0.1', dbPath: join(dir, 'relay.db'), logLevel: 'warn' }),
+      port: 0,
+    });
+    const theRelay = relay;
     return {
       devices,
+      relay: theRelay,
       dir,
       paired,
       async stop() {
+        await theRelay.stop();
         for (const s of services) await s.stop();
         for (const name of DEVICE_NAMES) await screens[name].close();
       },
     };
   } catch (e) {
+    await relay?.stop();
     for (const s of services) await s.stop();
     for (const name of DEVICE_NAMES) await screens[name]?.close();
     throw e;

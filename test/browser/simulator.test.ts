@@ -1,14 +1,15 @@
 /**
- * The simulator in a real browser (Debian's chromium, playwright-core): the page shows both devices' screens; a
- * message sent for alice appears on alice's screen with its recipient and text; holding Approve on the page lets it
- * through and bob reads it; tapping Deny refuses it with DENIED; letting the countdown run out gives
- * CONFIRM_TIMEOUT.
+ * The simulator in a real browser (Debian's chromium, playwright-core), with the two chat clients: a message
+ * alice's client sends appears on alice's screen with its recipient and text; holding Approve on the page lets it
+ * through the relay to bob's client, decrypted by bob's device; tapping Deny makes the send fail with DENIED;
+ * letting the countdown run out makes it fail with CONFIRM_TIMEOUT.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatClient, type ChatEvent } from '../../client/chat.js';
 import { type PageServer, startPageServer } from '../../client/simulator/page-server.js';
 import { startWorld, type World } from '../../client/simulator/world.js';
 import { LinkClient } from '../../rpc/client.js';
@@ -40,12 +41,18 @@ describe.skipIf(!hasChromium)('the simulator page in chromium', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const alice = () => new LinkClient({ url: world.devices.alice.url });
-  const bob = () => new LinkClient({ url: world.devices.bob.url });
+  const chat = (name: 'alice' | 'bob') =>
+    new ChatClient({
+      name,
+      device: new LinkClient({ url: world.devices[name].url }),
+      relayUrl: world.relay.url,
+      statePath: join(root, `${name}-chat.json`),
+    });
+  const errorCode = (events: ChatEvent[]) => events.find((e) => e.type === 'error')?.code;
 
   it('shows the request on alice screen; holding Approve on the page sends it, and bob reads it', async () => {
     const text = 'Meet me at the north gate at nine.';
-    const sending = alice().package('bob', { text });
+    const sending = chat('alice').send('bob', text);
     const shown = await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
     expect(shown).toContain('bob');
     expect(shown).toContain(text);
@@ -59,35 +66,26 @@ describe.skipIf(!hasChromium)('the simulator page in chromium', () => {
     await page.mouse.down();
     await page.waitForTimeout(1100);
     await page.mouse.up();
-    const pkg = await sending;
-    const got = await bob().unpackage(pkg.package);
-    expect(got).toMatchObject({ contact: 'alice', text, insecure: true });
+    expect((await sending).map((e) => e.type)).toContain('sent');
+    const got = await chat('bob').receive();
+    expect(got.find((e) => e.type === 'message')).toMatchObject({ from: 'alice', text });
     await waitForScreenOnPage(page, 'alice', 'home');
   }, 60_000);
 
   it('tapping Deny on the page refuses the send with DENIED', async () => {
-    const sending = alice()
-      .package('bob', { text: 'not this one' })
-      .then(
-        () => 'sent',
-        (e: { code?: string }) => e.code,
-      );
+    const sending = chat('alice').send('bob', 'not this one');
     await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
     const deny = await buttonOnPage(page, 'alice', 'deny');
     await page.mouse.click(deny.x, deny.y);
-    expect(await sending).toBe('DENIED');
+    expect(errorCode(await sending)).toBe('DENIED');
+    expect((await chat('bob').receive()).some((e) => e.type === 'message')).toBe(false);
   }, 60_000);
 
   it('letting the countdown run out refuses the send with CONFIRM_TIMEOUT', async () => {
     const started = Date.now();
-    const sending = alice()
-      .package('bob', { text: 'nobody answers' })
-      .then(
-        () => 'sent',
-        (e: { code?: string }) => e.code,
-      );
+    const sending = chat('alice').send('bob', 'nobody answers');
     await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
-    expect(await sending).toBe('CONFIRM_TIMEOUT');
+    expect(errorCode(await sending)).toBe('CONFIRM_TIMEOUT');
     expect(Date.now() - started).toBeGreaterThanOrEqual(3500);
     await waitForScreenOnPage(page, 'alice', 'home');
   }, 60_000);

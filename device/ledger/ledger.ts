@@ -144,13 +144,17 @@ export class Ledger {
     exhausted: boolean,
   ): void {
     this.write(() => {
-      const info = this.stmt('UPDATE pads SET cursor = ?, state = ? WHERE pad_id = ? AND cursor = ? AND state = ?').run(
-        newCursor,
-        exhausted ? 'exhausted' : 'active',
-        id(padId),
-        expectedCursor,
-        'active',
-      );
+      // State changes only on the send that exhausts the pad: leaving it out of the SET otherwise spares SQLite
+      // the upkeep of the one-active-pad-per-contact index on every send.
+      const info = exhausted
+        ? this.stmt(
+            "UPDATE pads SET cursor = ?, state = 'exhausted' WHERE pad_id = ? AND cursor = ? AND state = 'active'",
+          ).run(newCursor, id(padId), expectedCursor)
+        : this.stmt("UPDATE pads SET cursor = ? WHERE pad_id = ? AND cursor = ? AND state = 'active'").run(
+            newCursor,
+            id(padId),
+            expectedCursor,
+          );
       if (info.changes !== 1) throw new Error('cursor moved under a reservation');
       if (burn) this.queueBurn(padId, segment);
     });

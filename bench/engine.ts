@@ -7,12 +7,14 @@
  *   counters (pad-file syncs + ledger commits).
  * Everything runs in a temp dir under os.tmpdir(), removed at the end.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { benchMessage, countLedgerCommits, joinPackages, makeBenchPair, openBenchEngine } from './engine-setup.js';
 import { straceAvailable, straceSyncs } from './engine-strace.js';
-import { type Slicing, type Throughput, throughput } from './engine-throughput.js';
+import { rawSyncs, type Slicing, type Throughput, throughput } from './engine-throughput.js';
 import type { Reporter } from './report.js';
 
 const BENCH = 'engine';
@@ -206,6 +208,49 @@ async function tracedSyncs(report: Reporter, work: string): Promise<void> {
   }
 }
 
+/**
+ * The ceiling a SQLite ledger puts on the ratio: the rate of bare one-row commits (WAL, synchronous=FULL) on the
+ * same disk, next to the raw fdatasync rate measured in alternating slices in the same run.
+ */
+function sqliteCommitCeiling(report: Reporter, work: string): void {
+  const db = new Database(join(work, 'ceiling.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL); INSERT INTO t VALUES (1, 0);');
+  const bump = db.prepare('UPDATE t SET x = x + 1 WHERE id = 1');
+  const tx = db.transaction(() => bump.run());
+  let commits = 0;
+  let commitSecs = 0;
+  let raw = 0;
+  let rawSecs = 0;
+  try {
+    for (let slice = 0; slice < 4; slice++) {
+      const r = rawSyncs(work, 0.15);
+      raw += r.n;
+      rawSecs += r.secs;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 300) {
+        tx();
+        commits++;
+      }
+      commitSecs += (performance.now() - t0) / 1000;
+    }
+  } finally {
+    db.close();
+  }
+  const commitRate = commits / commitSecs;
+  const rawRate = raw / rawSecs;
+  report.figure({
+    bench: BENCH,
+    name: 'bare SQLite commit rate (WAL, synchronous=FULL, one-row update)',
+    value: commitRate,
+    unit: 'commits/s',
+    baseline: { name: 'raw fdatasync', value: rawRate, unit: 'syncs/s' },
+    ratio: commitRate / rawRate,
+    note: 'the reservation is one such commit: this ratio bounds package/s vs raw syncs for a SQLite ledger',
+  });
+}
+
 /** Run the engine benchmark. */
 export async function run(report: Reporter): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'onepad-bench-engine-'));
@@ -227,6 +272,7 @@ export async function run(report: Reporter): Promise<void> {
       });
       reportThroughput(report, t, burn, t.raw.rate);
     }
+    sqliteCommitCeiling(report, work);
     await cpuCeiling(report);
     await tracedSyncs(report, work);
   } finally {

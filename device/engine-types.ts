@@ -49,7 +49,7 @@ export interface UnpackageResult extends PadRemaining {
 }
 
 /** One pad as the ledger holds it (no pad bytes). */
-export interface PadInfo extends PadRemaining {
+export interface PadRecord {
   readonly padId: string;
   readonly contact: string;
   readonly side: Side;
@@ -60,3 +60,6 @@ export interface PadInfo extends PadRemaining {
   readonly insecure: boolean;
   readonly createdAt: number;
 }
+
+/** A pad with what is left of this device's region. */
+export interface PadInfo extends PadRecord, PadRemaining {}

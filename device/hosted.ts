@@ -3,9 +3,10 @@
  * XORed into the pool) and pairing when the user picks Start or Join on the screen. Both share one open pool, so
  * its counters have a single owner in a single process.
  */
+
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import type { DeviceScreen } from '../display/device-screen.js';
-import { createSources } from '../hrng/factory.js';
+import { createSources, fillerSettings } from '../hrng/factory.js';
 import { Filler } from '../hrng/filler.js';
 import { EntropyPool } from '../hrng/pool.js';
 import { pairOverLink } from '../provisioning/pair.js';
@@ -13,6 +14,7 @@ import type { Config } from './config/config.js';
 import { prepareDataDir } from './data-dir.js';
 import { EventLog } from './events.js';
 import { Ledger } from './ledger/ledger.js';
+import { sleepUnlessAborted } from './sleep.js';
 
 export interface HostedOptions {
   readonly config: Config;
@@ -29,20 +31,6 @@ export interface HostedOptions {
 export interface Hosted {
   readonly pool: EntropyPool;
   stop(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /**
@@ -77,19 +65,16 @@ export function startHosted(o: HostedOptions): Hosted {
           sources: createSources(config.hrng, { simulated: o.simulated, ...(o.binding ? { binding: o.binding } : {}) }),
           pool,
           events,
-          alphaLog2: config.hrng.alphaLog2,
-          chunkBytes: config.hrng.chunkBytes,
-          stallTimeoutMs: config.hrng.stallTimeoutMs,
-          rateWindowMs: config.hrng.rateWindowMs,
+          ...fillerSettings(config.hrng),
         });
         const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
         if (r.state === 'failed') {
           o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
-          if (pool.latch() === null) await sleep(o.refillIdleMs ?? 5000, ac.signal);
+          if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
           continue;
         }
       }
-      await sleep(o.refillIdleMs ?? 5000, ac.signal);
+      await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
     }
   })();
 

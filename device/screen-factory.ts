@@ -3,6 +3,7 @@
  * the parts hosted beside it (the pool filler and pairing from the screen, device/hosted.ts).
  */
 import { openDeviceScreen } from '../display/device-screen.js';
+import { needsSerial } from '../hrng/factory.js';
 import type { Screen } from '../rpc/cli.js';
 import type { Config } from './config/config.js';
 import { type Hosted, startHosted } from './hosted.js';
@@ -13,9 +14,10 @@ import { type Hosted, startHosted } from './hosted.js';
  */
 export async function openHostedScreen(config: Config, hardware: 'simulated' | 'device'): Promise<Screen> {
   const screen = await openDeviceScreen(config, hardware);
-  const usesSerial =
-    hardware === 'device' && config.hrng.sources.some((s) => s.kind === 'truerng' || s.kind === 'onerng');
-  const binding = usesSerial ? (await import('@serialport/bindings-cpp')).autoDetect() : undefined;
+  const simulated = hardware === 'simulated' || config.device.simulated;
+  const binding = needsSerial(config.hrng.sources, simulated)
+    ? (await import('@serialport/bindings-cpp')).autoDetect()
+    : undefined;
   let hosted: Hosted | null = null;
   return {
     confirmer: screen.confirmer,
@@ -25,7 +27,7 @@ export async function openHostedScreen(config: Config, hardware: 'simulated' | '
       hosted = startHosted({
         config,
         screen,
-        simulated: hardware === 'simulated' || config.device.simulated,
+        simulated,
         ...(binding ? { binding } : {}),
         log: (line) => process.stderr.write(`${line}\n`),
       });

@@ -20,7 +20,7 @@ import { isOnepadError, OnepadError } from '../device/errors.js';
 import { EventLog } from '../device/events.js';
 import { openLedgerDb } from '../device/ledger/open.js';
 import type { HrngSourceConfig } from './config-section.js';
-import { createSource, createSources } from './factory.js';
+import { createSource, createSources, fillerSettings, needsSerial } from './factory.js';
 import { Filler, type FillProgress } from './filler.js';
 import { FipsMonitor } from './fips.js';
 import { HealthGate } from './gate.js';
@@ -47,10 +47,6 @@ function configFrom(args: ReturnType<typeof parseArgs>): Config {
     throw new OnepadError('INVALID_ARGUMENT', { option: 'config' }, `no ${path}; pass --config FILE or --data-dir DIR`);
   }
   return loadConfig(path);
-}
-
-function needsSerial(cfgs: readonly HrngSourceConfig[], simulated: boolean): boolean {
-  return !simulated && cfgs.some((c) => c.kind === 'truerng' || c.kind === 'onerng');
 }
 
 /** A source config from a command-line spec (or a configured source by name). */
@@ -194,10 +190,7 @@ function fillCommand(deps: HrngCliDeps): Command {
           sources,
           pool,
           events,
-          alphaLog2: config.hrng.alphaLog2,
-          chunkBytes: config.hrng.chunkBytes,
-          stallTimeoutMs: config.hrng.stallTimeoutMs,
-          rateWindowMs: config.hrng.rateWindowMs,
+          ...fillerSettings(config.hrng),
           ...(deps.now ? { now: deps.now } : {}),
         });
         if (args.options.get('resume') === true) {

@@ -1,6 +1,7 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { OnepadError } from '../device/errors.js';
 import type { HrngConfig, HrngSourceConfig } from './config-section.js';
+import type { FillerOptions } from './filler.js';
 import { HwrngSource } from './hwrng-source.js';
 import { PROFILES, SerialSource } from './serial-source.js';
 import { SimSource } from './sim-source.js';
@@ -64,4 +65,21 @@ export function createSource(cfg: HrngSourceConfig, deps: SourceDeps, index = 0)
  */
 export function createSources(cfg: HrngConfig, deps: SourceDeps): RawSource[] {
   return cfg.sources.map((s, i) => createSource(s, deps, i));
+}
+
+/** The filler settings the `hrng` config section gives. */
+export function fillerSettings(
+  cfg: HrngConfig,
+): Pick<FillerOptions, 'alphaLog2' | 'chunkBytes' | 'stallTimeoutMs' | 'rateWindowMs'> {
+  return {
+    alphaLog2: cfg.alphaLog2,
+    chunkBytes: cfg.chunkBytes,
+    stallTimeoutMs: cfg.stallTimeoutMs,
+    rateWindowMs: cfg.rateWindowMs,
+  };
+}
+
+/** True when the configured sources need a serialport binding (a USB HRNG on real hardware). */
+export function needsSerial(cfgs: readonly HrngSourceConfig[], simulated: boolean): boolean {
+  return !simulated && cfgs.some((c) => c.kind === 'truerng' || c.kind === 'onerng');
 }

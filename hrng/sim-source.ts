@@ -1,6 +1,7 @@
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { OnepadError } from '../device/errors.js';
+import { sleepUnlessAborted } from '../device/sleep.js';
 import type { RawSource } from './source.js';
 
 /** Settings of a simulated source. */
@@ -92,7 +93,7 @@ export class SimSource implements RawSource {
     if (!this.opened || this.closed) throw lost(this.name, true);
     const n = Math.max(1, Math.min(max, this.chunk));
     if (this.rate > 0) {
-      await sleep((n / this.rate) * 1000, this.aborter.signal);
+      await sleepUnlessAborted((n / this.rate) * 1000, this.aborter.signal);
       if (this.closed) throw lost(this.name, true);
     }
     return this.stream.next(n);
@@ -110,19 +111,4 @@ export class SimSource implements RawSource {
 
 function lost(source: string, canceled: boolean): OnepadError {
   return new OnepadError('HRNG_SOURCE_LOST', { source, canceled });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -14,11 +14,17 @@ import type { Command, CommandContext, CommandGroup } from './command.js';
 /** Offline use: the operator typed the command, so the command line is the approval. */
 const commandLineApproval: Confirmer = { confirm: async () => 'approved' };
 
-function openOffline(dir: string): DeviceEngine {
-  return DeviceEngine.open({
+/** Open the engine on a data dir for one command, and close it whatever happens. */
+async function withOfflineEngine<T>(dir: string, fn: (engine: DeviceEngine) => Promise<T> | T): Promise<T> {
+  const engine = DeviceEngine.open({
     config: parseConfig({ dataDir: dir, device: { simulated: true } }),
     confirmer: commandLineApproval,
   });
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
 }
 
 function write(ctx: CommandContext, line: string): void {
@@ -54,17 +60,14 @@ const list: Command = {
   usage: 'pad list --dir DIR   list the pads of a data dir with what is left',
   async run(ctx) {
     const args = parseArgs(ctx.argv, ['dir']);
-    const engine = openOffline(stringOption(args, 'dir'));
-    try {
+    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       for (const p of engine.pads()) {
         write(
           ctx,
           `${p.padId}  ${p.contact.padEnd(16)} side ${p.side}  ${p.state.padEnd(9)} ${p.remaining} bytes left (~${p.messagesLeft} messages)${p.insecure ? '  INSECURE' : ''}`,
         );
       }
-    } finally {
-      engine.close();
-    }
+    });
     return 0;
   },
 };
@@ -74,17 +77,14 @@ const events: Command = {
   usage: 'pad events --dir DIR [--limit N]   show the newest security events',
   async run(ctx) {
     const args = parseArgs(ctx.argv, ['dir', 'limit']);
-    const engine = openOffline(stringOption(args, 'dir'));
-    try {
+    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       for (const e of engine.events.recent(sizeOption(args, 'limit', 20))) {
         write(
           ctx,
           `${new Date(e.time).toISOString()}  ${e.kind.padEnd(15)} ${e.padId ?? '-'}  ${JSON.stringify(e.detail)}`,
         );
       }
-    } finally {
-      engine.close();
-    }
+    });
     return 0;
   },
 };
@@ -95,16 +95,13 @@ const offlinePackage: Command = {
   async run(ctx) {
     const args = parseArgs(ctx.argv, ['dir', 'to']);
     const textArg = args.positionals.join(' ');
-    const engine = openOffline(stringOption(args, 'dir'));
-    try {
+    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       const r = await engine.package(stringOption(args, 'to'), new TextEncoder().encode(textArg));
       write(ctx, Buffer.from(r.package).toString('base64'));
       ctx.stderr.write(
         `cost ${r.cost} bytes; ${r.remaining} left (~${r.messagesLeft} messages)${r.insecure ? '; INSECURE pad' : ''}\n`,
       );
-    } finally {
-      engine.close();
-    }
+    });
     return 0;
   },
 };
@@ -116,8 +113,7 @@ const offlineUnpackage: Command = {
     const args = parseArgs(ctx.argv, ['dir']);
     const b64 = args.positionals[0];
     if (!b64) throw new OnepadError('INVALID_ARGUMENT', { argument: 'package' }, 'give the package in base64');
-    const engine = openOffline(stringOption(args, 'dir'));
-    try {
+    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       const r = await engine.unpackage(Buffer.from(b64, 'base64'));
       write(
         ctx,
@@ -125,9 +121,7 @@ const offlineUnpackage: Command = {
       );
       for (const g of r.gaps) ctx.stderr.write(`warning: messages missing in pad range [${g.start}, ${g.end})\n`);
       if (r.late) ctx.stderr.write('note: this message arrived late (out of order)\n');
-    } finally {
-      engine.close();
-    }
+    });
     return 0;
   },
 };

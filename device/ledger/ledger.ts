@@ -5,23 +5,13 @@
  */
 
 import type { Statement, Transaction } from 'better-sqlite3';
-import type { ByteRange } from '../engine-types.js';
+import type { ByteRange, PadRecord } from '../engine-types.js';
 import { OnepadError } from '../errors.js';
 import type { Side } from '../wire.js';
 import { type Db, openLedgerDb } from './open.js';
 
 /** A pad row. */
-export interface PadRow {
-  readonly padId: string;
-  readonly contact: string;
-  readonly side: Side;
-  readonly size: number;
-  readonly split: number;
-  readonly cursor: number;
-  readonly state: 'active' | 'exhausted' | 'retired';
-  readonly insecure: boolean;
-  readonly createdAt: number;
-}
+export type PadRow = PadRecord;
 
 /** A segment queued for burning. */
 export interface BurnEntry extends ByteRange {

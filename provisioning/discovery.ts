@@ -48,52 +48,63 @@ function parseBeacon(msg: Buffer): Beacon | null {
   return null;
 }
 
-function timeoutError(ms: number): OnepadError {
-  return new OnepadError('PAIRING_TIMEOUT', { waitedMs: ms }, 'no peer device found on the cable');
+type Settle<T> = (err: Error | null, value?: T) => void;
+
+/**
+ * One discovery attempt: settles once (success, error, the deadline, or `signal` aborting), and runs the cleanup
+ * `start` returned before it settles.
+ */
+function attempt<T>(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  start: (settle: Settle<T>, settled: () => boolean) => () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let cleanup = () => {};
+    const settle: Settle<T> = (err, value) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+      cleanup();
+      if (err) reject(err);
+      else resolve(value as T);
+    };
+    const deadline = setTimeout(
+      () => settle(new OnepadError('PAIRING_TIMEOUT', { waitedMs: timeoutMs }, 'no peer device found on the cable')),
+      timeoutMs,
+    );
+    const onAbort = () => settle(new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    cleanup = start(settle, () => done);
+    if (signal?.aborted) onAbort();
+  });
+}
+
+function linkError(e: unknown, fallback: string, message: string): OnepadError {
+  return new OnepadError('PAIRING_NO_LINK', { reason: (e as NodeJS.ErrnoException).code ?? fallback }, message);
 }
 
 /**
  * Initiator: listen on the link-local address, beacon until one peer connects, and return its socket.
  * @throws OnepadError PAIRING_NO_LINK, PAIRING_TIMEOUT
  */
-export function awaitResponder(config: PairingConfig, name: string, signal?: AbortSignal): Promise<Socket> {
+export async function awaitResponder(config: PairingConfig, name: string, signal?: AbortSignal): Promise<Socket> {
   const local = linkLocalAddress(config.interface);
-  return new Promise<Socket>((resolve, reject) => {
+  return attempt<Socket>(config.discoveryTimeoutMs, signal, (settle, settled) => {
     const server = createServer({ pauseOnConnect: false });
     const udp = dgram.createSocket({ type: 'udp6' });
     let beaconTimer: NodeJS.Timeout | undefined;
-    let done = false;
-    const finish = (err: Error | null, sock?: Socket) => {
-      if (done) return;
-      done = true;
-      clearTimeout(deadline);
-      clearInterval(beaconTimer);
-      signal?.removeEventListener('abort', onAbort);
-      server.close();
-      udp.close();
-      if (err) reject(err);
-      else resolve(sock as Socket);
-    };
-    const deadline = setTimeout(() => finish(timeoutError(config.discoveryTimeoutMs)), config.discoveryTimeoutMs);
-    const onAbort = () => finish(new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
     server.on('connection', (sock) => {
       // Only a link-local peer on our interface may pair; a second connection is refused.
-      if (done || !sock.remoteAddress?.toLowerCase().startsWith('fe80:')) {
+      if (settled() || !sock.remoteAddress?.toLowerCase().startsWith('fe80:')) {
         sock.destroy();
         return;
       }
-      finish(null, sock);
+      settle(null, sock);
     });
-    server.on('error', (e) =>
-      finish(
-        new OnepadError(
-          'PAIRING_NO_LINK',
-          { reason: (e as NodeJS.ErrnoException).code ?? 'listen' },
-          'cannot listen on the link',
-        ),
-      ),
-    );
+    server.on('error', (e) => settle(linkError(e, 'listen', 'cannot listen on the link')));
     server.listen({ host: local, port: config.port, exclusive: true }, () => {
       const port = (server.address() as { port: number }).port;
       const beacon = Buffer.from(JSON.stringify({ t: 'onepad-pair', v: 1, port, name } satisfies Beacon));
@@ -104,15 +115,12 @@ export function awaitResponder(config: PairingConfig, name: string, signal?: Abo
         beaconTimer = setInterval(send, BEACON_MS);
       });
     });
-    udp.on('error', (e) =>
-      finish(
-        new OnepadError(
-          'PAIRING_NO_LINK',
-          { reason: (e as NodeJS.ErrnoException).code ?? 'udp' },
-          'cannot send on the link',
-        ),
-      ),
-    );
+    udp.on('error', (e) => settle(linkError(e, 'udp', 'cannot send on the link')));
+    return () => {
+      clearInterval(beaconTimer);
+      server.close();
+      udp.close();
+    };
   });
 }
 
@@ -120,44 +128,24 @@ export function awaitResponder(config: PairingConfig, name: string, signal?: Abo
  * Responder: wait for an initiator's beacon on the link and connect to it.
  * @throws OnepadError PAIRING_NO_LINK, PAIRING_TIMEOUT
  */
-export function findInitiator(config: PairingConfig, signal?: AbortSignal): Promise<Socket> {
+export async function findInitiator(config: PairingConfig, signal?: AbortSignal): Promise<Socket> {
   linkLocalAddress(config.interface);
-  return new Promise<Socket>((resolve, reject) => {
+  return attempt<Socket>(config.discoveryTimeoutMs, signal, (settle, settled) => {
     const udp = dgram.createSocket({ type: 'udp6', reuseAddr: true });
-    let done = false;
-    const finish = (err: Error | null, sock?: Socket) => {
-      if (done) return;
-      done = true;
-      clearTimeout(deadline);
-      signal?.removeEventListener('abort', onAbort);
-      udp.close();
-      if (err) reject(err);
-      else resolve(sock as Socket);
-    };
-    const deadline = setTimeout(() => finish(timeoutError(config.discoveryTimeoutMs)), config.discoveryTimeoutMs);
-    const onAbort = () => finish(new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
     let connecting = false;
     udp.on('message', (msg, rinfo) => {
       const b = parseBeacon(msg);
-      if (!b || connecting || done || !rinfo.address.toLowerCase().startsWith('fe80:')) return;
+      if (!b || connecting || settled() || !rinfo.address.toLowerCase().startsWith('fe80:')) return;
       connecting = true;
       const host = rinfo.address.includes('%') ? rinfo.address : `${rinfo.address}%${config.interface}`;
       const sock = connect({ host, port: b.port });
-      sock.once('connect', () => finish(null, sock));
+      sock.once('connect', () => settle(null, sock));
       sock.once('error', () => {
         connecting = false;
       });
     });
-    udp.on('error', (e) =>
-      finish(
-        new OnepadError(
-          'PAIRING_NO_LINK',
-          { reason: (e as NodeJS.ErrnoException).code ?? 'udp' },
-          'cannot listen on the link',
-        ),
-      ),
-    );
+    udp.on('error', (e) => settle(linkError(e, 'udp', 'cannot listen on the link')));
     udp.bind({ address: `ff02::1%${config.interface}`, port: config.discoveryPort });
+    return () => udp.close();
   });
 }

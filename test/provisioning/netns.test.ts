@@ -28,7 +28,7 @@ const IF = { a: `pq${process.pid}a`, b: `pq${process.pid}b` };
 
 let root: string;
 
-function deviceDir(name: string, iface: string): { dir: string; config: string } {
+function deviceDir(name: string, iface: string, discoveryTimeoutMs = 20_000): { dir: string; config: string } {
   const dir = join(root, name);
   const config = join(root, `${name}.json`);
   writeFileSync(
@@ -40,7 +40,7 @@ function deviceDir(name: string, iface: string): { dir: string; config: string }
       pairing: {
         interface: iface,
         chunkBytes: 262_144,
-        discoveryTimeoutMs: 20_000,
+        discoveryTimeoutMs,
         ioTimeoutMs: 5000,
         approvalTimeoutMs: 5000,
       },
@@ -171,4 +171,13 @@ describe.skipIf(!canUseNetns)('pairing two devices over a cable (network namespa
     },
     120_000,
   );
+
+  it('an initiator alone on the cable gives up with PAIRING_TIMEOUT and keeps nothing', async () => {
+    root = mkdtempSync(join(tmpdir(), 'onepad-pairns-'));
+    const alice = deviceDir('alice', IF.a, 1500);
+    const r = await spawnInNs(NS.a, CHILD, [alice.config, 'initiator', String(65536)]).done;
+    expect(lastJson(r.stdout), r.stderr).toEqual({ ok: false, code: 'PAIRING_TIMEOUT' });
+    expect(readdirSync(join(alice.dir, 'pads'))).toEqual([]);
+    expect(poolCounters(alice.dir).consumed).toBe(0);
+  }, 60_000);
 });

@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, encodeBase64 } from '../rpc/codec.js';
 import { errorBody, faultSummary, NOT_FOUND_BODY, toOnepadError } from '../rpc/errors.js';
+import { STRICT_FASTIFY_OPTIONS } from '../rpc/strict-options.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RelayConfig } from './relay-config.js';
 import {
@@ -90,10 +91,7 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     requestTimeout: 30_000,
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     forceCloseConnections: true,
-    exposeHeadRoutes: false,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ...STRICT_FASTIFY_OPTIONS,
     frameworkErrors: (_err, _request, reply) => {
       sendNotFound(reply);
     },

@@ -20,6 +20,7 @@ import {
   unpackageRouteSchema,
 } from './protocol.js';
 import { SerialQueue } from './queue.js';
+import { STRICT_FASTIFY_OPTIONS } from './strict-options.js';
 
 /** What the server needs of the engine (device/engine.ts DeviceEngine satisfies it). */
 export interface RpcEngine {
@@ -151,10 +152,7 @@ export function build(deps: RpcDeps): RpcServer {
     http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: 250 },
     forceCloseConnections: 'idle',
     return503OnClosing: false,
-    exposeHeadRoutes: false,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ...STRICT_FASTIFY_OPTIONS,
     frameworkErrors: (_err, _request, reply) => {
       sendNotFound(reply);
     },

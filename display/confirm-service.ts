@@ -2,6 +2,7 @@ import type { ConfirmConfig } from '../device/config/confirm-section.js';
 import type { ConfirmDecision, Confirmer, ConfirmRequest } from '../device/confirm.js';
 import type { Clock, TimerId } from './clock.js';
 import type { ScreenContent } from './screen-types.js';
+import { forgetMessageLayout } from './screens/common.js';
 import type { UiAction } from './ui.js';
 
 /** The part of the device UI the confirmation service uses (DeviceUi implements it). */
@@ -190,7 +191,10 @@ export class ConfirmService implements Confirmer {
     if (e.timer !== null) this.o.clock.clearTimeout(e.timer);
     e.timer = null;
     e.signal?.removeEventListener('abort', e.onAbort);
-    e.message?.fill(0);
+    if (e.message) {
+      e.message.fill(0);
+      forgetMessageLayout(e.message);
+    }
     e.resolve(d);
   }
 

@@ -142,6 +142,14 @@ export function pageMessage(p: Painter, message: Uint8Array, w: number, h: numbe
   return paged;
 }
 
+/**
+ * Forget the remembered layout of a message (its decoded text) at once, rather than when the buffer is collected:
+ * called when the confirmation service zeroes its copy after the decision.
+ */
+export function forgetMessageLayout(message: Uint8Array): void {
+  pagedMemo.delete(message);
+}
+
 /** Draw one page of a paged text in a panel; text ids are `${id}.0`, `${id}.1`, ... */
 export function drawPage(p: Painter, id: string, box: Box, paged: PagedText, page: number, size: number): void {
   p.rect(box, COLORS.panel);

@@ -2,6 +2,7 @@
  * The screen `onepad device` runs with: the device screen (display/device-screen.ts), and, once the engine is open,
  * the parts hosted beside it (the pool filler and pairing from the screen, device/hosted.ts).
  */
+import { startPageServer } from '../client/simulator/page-server.js';
 import { openDeviceScreen } from '../display/device-screen.js';
 import { needsSerial } from '../hrng/factory.js';
 import type { Screen } from '../rpc/cli.js';
@@ -19,6 +20,14 @@ export async function openHostedScreen(config: Config, hardware: 'simulated' | '
     ? (await import('@serialport/bindings-cpp')).autoDetect()
     : undefined;
   let hosted: Hosted | null = null;
+  const page =
+    screen.sim && config.display.simPagePort > 0
+      ? await startPageServer(
+          { [config.device.name.replace(/[^A-Za-z0-9._-]/g, '-')]: screen },
+          config.display.simPagePort,
+        )
+      : null;
+  if (page) process.stderr.write(`simulated screen: ${page.url}\n`);
   return {
     confirmer: screen.confirmer,
     privateDisplay: screen.privateDisplay,
@@ -33,6 +42,7 @@ export async function openHostedScreen(config: Config, hardware: 'simulated' | '
       });
     },
     async close() {
+      await page?.close();
       await hosted?.stop();
       await screen.close();
     },

@@ -29,6 +29,11 @@ export interface DisplayConfig {
   readonly holdMs: number;
   /** The window for the second tap after the first one armed Approve. */
   readonly secondTapMs: number;
+  /**
+   * With the simulated screen only: serve it on 127.0.0.1 at this port, as a page that shows it and takes taps
+   * (0: no page). `onepad simulate` has its own page for both devices.
+   */
+  readonly simPagePort: number;
   readonly framebuffer: {
     /** The framebuffer device, e.g. /dev/fb0. Geometry, stride and depth are read from /sys/class/graphics. */
     readonly device: string;
@@ -88,6 +93,7 @@ export const displaySectionSchema = {
     approveGesture: { enum: ['hold', 'second-tap'], default: 'hold' },
     holdMs: { type: 'integer', minimum: 300, maximum: 10000, default: 1200 },
     secondTapMs: { type: 'integer', minimum: 500, maximum: 10000, default: 3000 },
+    simPagePort: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
     framebuffer: {
       type: 'object',
       properties: { device: { type: 'string', pattern: '^/dev/fb[0-9]+$', default: '/dev/fb0' } },

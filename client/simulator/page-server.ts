@@ -36,9 +36,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   });
 }
 
-/** Serve the page for these screens on 127.0.0.1:`port` (0 = any free port). */
+/**
+ * Serve the page for these screens on 127.0.0.1:`port` (0 = any free port). Keys name the screens in URLs and
+ * element ids: letters, digits, `.`, `_` and `-` only.
+ * @throws Error for a key with other characters
+ */
 export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>, port = 0): Promise<PageServer> {
   const names = Object.keys(screens);
+  const bad = names.find((n) => !/^[A-Za-z0-9._-]+$/.test(n));
+  if (bad !== undefined) return Promise.reject(new Error(`screen key ${JSON.stringify(bad)} is not URL-safe`));
   const html = simulatorPage(names);
   const streams = new Set<ServerResponse>();
   let hostOk = (_host: string | undefined) => false;
@@ -46,7 +52,7 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
     if (!hostOk(req.headers.host)) return send(res, 421, 'text/plain', 'wrong host\n');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', html);
-    const m = /^\/api\/([a-z]+)\/(frame\.png|events|layout|input)$/.exec(url.pathname);
+    const m = /^\/api\/([A-Za-z0-9._-]+)\/(frame\.png|events|layout|input)$/.exec(url.pathname);
     const screen = m ? screens[m[1] as string] : undefined;
     if (!m || !screen?.sim) return send(res, 404, 'text/plain', 'not found\n');
     const what = m[2];

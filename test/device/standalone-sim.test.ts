@@ -1,0 +1,125 @@
+/**
+ * `onepad device --sim` on its own, as a process: its simulated screen is served on loopback when
+ * display.simPagePort is set, and a hold posted to the page's input approves a request made over the link.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LinkClient } from '../../rpc/client.js';
+import { makePair, type Pair, text } from '../helpers/engine-fixture.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let pair: Pair | undefined;
+afterEach(() => pair?.cleanup());
+
+describe('onepad device --sim with its screen on a page', () => {
+  it('serves the screen; a hold posted to the page approves a request from the link', async () => {
+    pair = makePair(8192);
+    const [linkPort, pagePort] = [await freePort(), await freePort()];
+    const config = join(pair.root, 'alice.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: pair.dirA,
+        device: { name: 'alice', simulated: true },
+        link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
+        display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
+        hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const page = `http://127.0.0.1:${pagePort}`;
+      const until = Date.now() + 30_000;
+      while (!stderr.includes(`simulated screen: ${page}/`)) {
+        if (Date.now() > until) throw new Error(`no page: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const layout = async () =>
+        (await (await fetch(`${page}/api/alice/layout`)).json()) as {
+          screen: string;
+          texts: { text: string }[];
+          buttons: { id: string; box: { x: number; y: number; w: number; h: number } }[];
+        };
+      // The link server may come up a moment after the page.
+      const client = new LinkClient({ url: `http://127.0.0.1:${linkPort}` });
+      let sending: Promise<{ package: string }> | undefined;
+      while (!sending) {
+        try {
+          await fetch(`http://127.0.0.1:${linkPort}/`);
+          sending = client.package('bob', { text: 'from a standalone device' });
+        } catch {
+          if (Date.now() > until) throw new Error(`no link server: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      let l = await layout();
+      while (l.screen !== 'confirm-encrypt') {
+        if (Date.now() > until) throw new Error(`no confirm screen (shows ${l.screen})`);
+        await new Promise((r) => setTimeout(r, 50));
+        l = await layout();
+      }
+      expect(l.texts.map((t) => t.text).join('\n')).toContain('from a standalone device');
+      const b = l.buttons.find((x) => x.id === 'approve')!;
+      const at = { x: Math.round(b.box.x + b.box.w / 2), y: Math.round(b.box.y + b.box.h / 2) };
+      const post = (phase: string) =>
+        fetch(`${page}/api/alice/input`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ phase, ...at }),
+        });
+      expect((await post('down')).status).toBe(204);
+      await new Promise((r) => setTimeout(r, 500));
+      await post('up');
+      const pkg = await sending;
+      const bob = pair.openB();
+      expect(text((await bob.unpackage(Buffer.from(pkg.package, 'base64'))).plaintext)).toBe(
+        'from a standalone device',
+      );
+      // Wrong Host headers are refused (no DNS rebinding to the page).
+      // (fetch ignores a Host header; node:http sends it.)
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: pagePort, path: '/', headers: { host: 'evil.example' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(421);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  }, 90_000);
+});

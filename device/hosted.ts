@@ -23,6 +23,8 @@ export interface HostedOptions {
   readonly simulated: boolean;
   /** The serialport binding for USB HRNGs (the device's main loads @serialport/bindings-cpp). */
   readonly binding?: BindingInterface;
+  /** Let the screen start pairings (default true; the simulator's devices share loopback and cannot pair). */
+  readonly pairing?: boolean;
   /** How long to wait before topping the pool up again once it is full (default 5 s). */
   readonly refillIdleMs?: number;
   readonly log?: (line: string) => void;
@@ -79,27 +81,28 @@ export function startHosted(o: HostedOptions): Hosted {
   })();
 
   let pairing: Promise<unknown> = Promise.resolve();
-  o.screen.onPairRequest((role, signal) => {
-    const combined = AbortSignal.any([signal, ac.signal]);
-    pairing = pairOverLink({
-      config,
-      role,
-      approver: o.screen.pairApprover,
-      onProgress: (p) => {
-        if (p.phase === 'transfer') o.screen.showPairingProgress(p.peer, p);
-      },
-      signal: combined,
-      open: { ledger, events, pool },
-    }).then(
-      (r) => o.log?.(`paired with ${r.contact}: pad ${r.padId}, ${r.size} bytes`),
-      (e: unknown) => {
-        const code = (e as { code?: string }).code ?? 'failed';
-        events.record('PAIRING_FAILED', null, { code });
-        o.log?.(`pairing failed: ${code}`);
-      },
-    );
-    return pairing;
-  });
+  if (o.pairing !== false)
+    o.screen.onPairRequest((role, signal) => {
+      const combined = AbortSignal.any([signal, ac.signal]);
+      pairing = pairOverLink({
+        config,
+        role,
+        approver: o.screen.pairApprover,
+        onProgress: (p) => {
+          if (p.phase === 'transfer') o.screen.showPairingProgress(p.peer, p);
+        },
+        signal: combined,
+        open: { ledger, events, pool },
+      }).then(
+        (r) => o.log?.(`paired with ${r.contact}: pad ${r.padId}, ${r.size} bytes`),
+        (e: unknown) => {
+          const code = (e as { code?: string }).code ?? 'failed';
+          events.record('PAIRING_FAILED', null, { code });
+          o.log?.(`pairing failed: ${code}`);
+        },
+      );
+      return pairing;
+    });
 
   return {
     pool,

@@ -195,7 +195,7 @@ export async function openDeviceScreen(
   let pairing: AbortController | null = null;
   ui.onAction((a) => {
     if (a.instance !== ui.instance) return;
-    if (a.screen === 'home' && a.button === 'pair' && !confirmer.active && !pairing) {
+    if (a.screen === 'home' && a.button === 'pair' && pairHandler && !confirmer.active && !pairing) {
       ui.show({ id: 'pairing-start', poolBytes: home?.hrng().poolBytes ?? 0 });
     } else if (a.screen === 'pairing-start' && a.button === 'cancel') {
       showHome();

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { type Config, parseConfig } from '../../device/config/config.js';
 import { prepareDataDir } from '../../device/data-dir.js';
 import { EventLog } from '../../device/events.js';
+import { type Hosted, startHosted } from '../../device/hosted.js';
 import { Ledger } from '../../device/ledger/ledger.js';
 import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen.js';
 import { Filler } from '../../hrng/filler.js';
@@ -65,7 +66,11 @@ function deviceConfig(dir: string, name: DeviceName, o: WorldOptions): Config {
     dataDir: join(dir, name),
     device: { name, ownerWord: `sim-${name}`, simulated: true },
     link: { address: '127.0.0.1', peer: '127.0.0.1', logLevel: 'warn' },
-    hrng: { sources: [{ kind: 'simulated', seed: `onepad-sim-${name}` }], poolMaxBytes: 8 * 1048576 },
+    // About the pace of a USB HRNG, so the pool bar visibly fills (pairing at start fills unthrottled).
+    hrng: {
+      sources: [{ kind: 'simulated', seed: `onepad-sim-${name}`, bytesPerSecond: 65536 }],
+      poolMaxBytes: 8 * 1048576,
+    },
     display: { sink: 'sim', input: 'sim', holdMs: o.holdMs ?? 1200 },
     confirm: { timeoutMs: o.confirmTimeoutMs ?? 60_000 },
     pairing: { chunkBytes: 262_144, ioTimeoutMs: 10_000, approvalTimeoutMs: 300_000 },
@@ -172,6 +177,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const configs = { alice: deviceConfig(dir, 'alice', o), bob: deviceConfig(dir, 'bob', o) };
   const screens = {} as Record<DeviceName, DeviceScreen>;
   const services: DeviceService[] = [];
+  const hosted: Hosted[] = [];
   let relay: RelayService | undefined;
   try {
     for (const name of DEVICE_NAMES) screens[name] = await openDeviceScreen(configs[name], 'simulated');
@@ -189,6 +195,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       });
       services.push(service);
       screen.attachEngine(service.engine);
+      hosted.push(startHosted({ config: configs[name], screen, simulated: true, pairing: false }));
       devices[name] = { name, config: configs[name], screen, service, url: `http://127.0.0.1:${service.port}` };
     }
     relay = await startRelay({
@@ -203,12 +210,14 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       paired,
       async stop() {
         await theRelay.stop();
+        for (const h of hosted) await h.stop();
         for (const s of services) await s.stop();
         for (const name of DEVICE_NAMES) await screens[name].close();
       },
     };
   } catch (e) {
     await relay?.stop();
+    for (const h of hosted) await h.stop();
     for (const s of services) await s.stop();
     for (const name of DEVICE_NAMES) await screens[name]?.close();
     throw e;

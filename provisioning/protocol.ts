@@ -125,6 +125,20 @@ function unindex(payload: Uint8Array, index: number, length: number, what: strin
   return payload.subarray(4);
 }
 
+/** `a[i] ^= b[i]` for every i, 32 bits at a time where both arrays are 4-byte aligned. */
+export function xorInto(a: Uint8Array, b: Uint8Array): void {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = n >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let w = 0; w < words; w++) wa[w] = (wa[w] as number) ^ (wb[w] as number);
+    i = words * 4;
+  }
+  for (; i < n; i++) a[i] = (a[i] as number) ^ (b[i] as number);
+}
+
 /** Codes that came from the peer or the link: no point telling the peer about them. */
 const PEER_SIDE = new Set(['PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']);
 
@@ -224,7 +238,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
           revealed.fill(0);
           throw new OnepadError('COMMITMENT_MISMATCH', { chunk: index });
         }
-        for (let i = 0; i < len; i++) own[i] = (own[i] as number) ^ (theirs[i] as number);
+        xorInto(own, theirs);
         revealed.fill(0);
         writer.write(own, off);
         if (side === 'A') transcript.addChunk(ownCommit, peerCommit);

@@ -170,11 +170,14 @@ export class Ledger {
 
   /** The peer's frontier: max end (forward sender A) or min start (backward sender B), or null if none. */
   receivedFrontier(padId: string, senderSide: Side): number | null {
+    // Received segments are disjoint, so the one with the greatest start also has the greatest end: both
+    // frontiers are one step down the (pad_id, start) key, not a scan of every segment.
     const sql =
       senderSide === 'A'
-        ? 'SELECT max(end) AS f FROM received WHERE pad_id = ?'
-        : 'SELECT min(start) AS f FROM received WHERE pad_id = ?';
-    return (this.stmt(sql).get(id(padId)) as { f: number | null }).f;
+        ? 'SELECT end AS f FROM received WHERE pad_id = ? ORDER BY start DESC LIMIT 1'
+        : 'SELECT start AS f FROM received WHERE pad_id = ? ORDER BY start ASC LIMIT 1';
+    const row = this.stmt(sql).get(id(padId)) as { f: number } | undefined;
+    return row ? row.f : null;
   }
 
   /** Every received segment of a pad, in order. */

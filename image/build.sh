@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Build image/out/onepad-<version>-arm64.img: a flashable SD-card image for a Raspberry Pi (3B+/4/400), made
+# from Debian's own archive only. Run as root: `sudo npm run image`.
+#
+#   1. base     debootstrap an arm64 Debian trixie (Node 20) with qemu-user-static, plus Debian's arm64 kernel
+#               and the Raspberry Pi firmware (cached: image/.cache/base-<key>.tar.zst)
+#   2. modules  `npm ci --omit=dev` inside an arm64 builder chroot (Debian's build-essential, python3, npm):
+#               native modules are compiled for arm64 there (cached: modules-<lockfile key>.tar.zst)
+#   3. rootfs   base + the app (dist/, node_modules) + units, firewall, network, user; units enabled
+#   4. image    boot partition (FAT32: firmware, device trees, kernel, initrd, config.txt, cmdline.txt) made
+#               with mkfs.vfat + mcopy; root partition with mkfs.ext4 -d; both put into an MBR disk with
+#               sfdisk + dd. No loop devices, no device-mapper, no mounts of the image.
+#
+# Environment: ONEPAD_IMAGE_CACHE (default image/.cache), ONEPAD_IMAGE_OUT (default image/out),
+# ONEPAD_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${ONEPAD_IMAGE_CACHE:-$REPO/image/.cache}
+OUT=${ONEPAD_IMAGE_OUT:-$REPO/image/out}
+MIRROR=${ONEPAD_MIRROR:-http://deb.debian.org/debian}
+SUITE=trixie
+VERSION=$(node -p "require('$REPO/package.json').version")
+IMG=$OUT/onepad-$VERSION-arm64.img
+
+# Bump a *_REV when the stage's recipe changes, so the cache is rebuilt.
+BASE_REV=1
+BASE_PKGS=systemd,systemd-sysv,udev,nodejs,nftables,iproute2,kmod,initramfs-tools,zstd
+KERNEL_PKGS="linux-image-arm64 raspi-firmware"
+MODULES_REV=1
+BUILD_PKGS="build-essential python3 npm"
+BOOT_MB=256
+
+START=$(date +%s)
+log() { printf '[image %s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - START))" "$*"; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run as root (debootstrap, chroot and file ownership need it)"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Host tools and arm64 emulation.
+
+host_tools() {
+	local missing=()
+	command -v debootstrap >/dev/null || missing+=(debootstrap)
+	[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
+	command -v update-binfmts >/dev/null || missing+=(binfmt-support)
+	command -v mcopy >/dev/null || missing+=(mtools)
+	command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
+	command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+	command -v sfdisk >/dev/null || missing+=(fdisk)
+	command -v zstd >/dev/null || missing+=(zstd)
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing host tools: ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+	if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	fi
+	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+	grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null ||
+		die "qemu-aarch64 binfmt handler is not registered (qemu-user-static, binfmt-support)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chroots: /proc and /dev are bound while a command runs, and always unmounted again.
+
+MOUNTED=()
+cleanup() {
+	local m
+	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
+		m=${MOUNTED[i]}
+		umount -l "$m" 2>/dev/null || true
+	done
+	MOUNTED=()
+}
+trap cleanup EXIT
+
+chroot_mount() {
+	local r=$1
+	mount -t proc proc "$r/proc" && MOUNTED+=("$r/proc")
+	mount --bind /dev "$r/dev" && MOUNTED+=("$r/dev")
+	mount -t devpts devpts "$r/dev/pts" -o newinstance,ptmxmode=0666 && MOUNTED+=("$r/dev/pts")
+	cp /etc/resolv.conf "$r/etc/resolv.conf"
+	printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+	chmod 755 "$r/usr/sbin/policy-rc.d"
+}
+
+chroot_umount() {
+	local r=$1
+	cleanup
+	rm -f "$r/usr/sbin/policy-rc.d" "$r/etc/resolv.conf"
+}
+
+# Run a command in the chroot with a clean environment.
+in_chroot() {
+	local r=$1
+	shift
+	chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+key_of() { printf '%s' "$*" | sha256sum | cut -c1-16; }
+
+pack() { tar -C "$1" --numeric-owner --xattrs -cf - . | zstd -q -T0 -3 -o "$2.tmp" && mv "$2.tmp" "$2"; }
+unpack() {
+	rm -rf "$2"
+	mkdir -p "$2"
+	zstd -q -dc "$1" | tar -C "$2" --numeric-owner --xattrs -xf -
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. base: debootstrap + kernel + firmware.
+
+BASE_KEY=$(key_of "$BASE_REV $SUITE $BASE_PKGS $KERNEL_PKGS")
+BASE_TAR=$CACHE/base-$BASE_KEY.tar.zst
+
+stage_base() {
+	if [ -f "$BASE_TAR" ]; then
+		log "base: cached ($BASE_TAR)"
+		return
+	fi
+	local r=$CACHE/base.tmp
+	mkdir -p "$CACHE/debs"
+	if [ ! -f "$r/.debootstrap-done" ] || [ "$(cat "$r/.debootstrap-done")" != "$SUITE $BASE_PKGS" ]; then
+		log "base: debootstrap $SUITE arm64 (qemu-user: slow, ~15 min on 2 cores)"
+		rm -rf "$r"
+		mkdir -p "$r"
+		debootstrap --arch=arm64 --variant=minbase --cache-dir="$CACHE/debs" --include="$BASE_PKGS" \
+			"$SUITE" "$r" "$MIRROR"
+		echo "$SUITE $BASE_PKGS" >"$r/.debootstrap-done"
+	fi
+	log "base: kernel and Raspberry Pi firmware ($KERNEL_PKGS)"
+	echo "deb $MIRROR $SUITE main non-free-firmware" >"$r/etc/apt/sources.list"
+	# raspi-firmware's kernel hook copies the kernel here; the boot partition is assembled from it later.
+	mkdir -p "$r/boot/firmware"
+	chroot_mount "$r"
+	in_chroot "$r" apt-get update -qq
+	# shellcheck disable=SC2086
+	in_chroot "$r" apt-get install -y -qq --no-install-recommends $KERNEL_PKGS
+	in_chroot "$r" apt-get clean
+	chroot_umount "$r"
+	rm -rf "$r/var/lib/apt/lists/"* "$r/.debootstrap-done"
+	log "base: packing"
+	pack "$r" "$BASE_TAR"
+	rm -rf "$r"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. modules: production node_modules built for arm64 in a builder chroot.
+
+LOCK_SUM=$(sha256sum "$REPO/package-lock.json" | cut -c1-64)
+MODULES_KEY=$(key_of "$MODULES_REV $BASE_KEY $BUILD_PKGS $LOCK_SUM")
+MODULES_TAR=$CACHE/modules-$MODULES_KEY.tar.zst
+
+stage_modules() {
+	if [ -f "$MODULES_TAR" ]; then
+		log "modules: cached ($MODULES_TAR)"
+		return
+	fi
+	local b=$CACHE/builder
+	if [ "$(cat "$b/.builder-key" 2>/dev/null)" != "$BASE_KEY $BUILD_PKGS" ]; then
+		log "modules: builder chroot (base + $BUILD_PKGS)"
+		unpack "$BASE_TAR" "$b"
+		chroot_mount "$b"
+		in_chroot "$b" apt-get update -qq
+		# shellcheck disable=SC2086
+		in_chroot "$b" apt-get install -y -qq --no-install-recommends $BUILD_PKGS
+		in_chroot "$b" apt-get clean
+		chroot_umount "$b"
+		echo "$BASE_KEY $BUILD_PKGS" >"$b/.builder-key"
+	fi
+	log "modules: npm ci --omit=dev for arm64 (native modules compiled under qemu-user)"
+	rm -rf "$b/build"
+	mkdir -p "$b/build"
+	cp "$REPO/package-lock.json" "$b/build/"
+	# The app is built on the host; the chroot installs only its dependencies (no prepare/build scripts).
+	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
+		require('fs').writeFileSync('$b/build/package.json', JSON.stringify(p, null, 2))"
+	# The host's CA bundle for the registry (a TLS-inspecting proxy has its own CA), if the host's npm uses one.
+	local ca ca_env=()
+	ca=$(npm config get cafile 2>/dev/null || true)
+	[ -f "$ca" ] || ca=${NODE_EXTRA_CA_CERTS:-}
+	if [ -n "$ca" ] && [ -f "$ca" ]; then
+		cp "$ca" "$b/build/.ca.pem"
+		ca_env=(npm_config_cafile=/build/.ca.pem NODE_EXTRA_CA_CERTS=/build/.ca.pem)
+	fi
+	chroot_mount "$b"
+	in_chroot "$b" env "${ca_env[@]}" sh -c 'cd /build && npm ci --omit=dev --no-audit --no-fund --loglevel=warn'
+	rm -f "$b/build/.ca.pem"
+	log "modules: loading every native module on arm64"
+	in_chroot "$b" sh -c 'cd /build && node -e "
+		const D = require(\"better-sqlite3\"); const db = new D(\":memory:\"); db.prepare(\"select 1\").get(); db.close();
+		require(\"@napi-rs/canvas\").createCanvas(8, 8).getContext(\"2d\");
+		require(\"@serialport/bindings-cpp\");
+		require(\"epoll\");
+		require(\"rpio\");
+		console.log(\"native modules ok:\", process.arch, process.version);
+	"'
+	chroot_umount "$b"
+	pack "$b/build/node_modules" "$MODULES_TAR"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. rootfs: base + app + system configuration.
+
+WORK=$CACHE/work
+R=$WORK/rootfs
+
+stage_app_build() {
+	log "app: npm run build (TypeScript -> dist/)"
+	(cd "$REPO" && npx tsc -p tsconfig.build.json)
+}
+
+stage_rootfs() {
+	log "rootfs: unpacking base"
+	unpack "$BASE_TAR" "$R"
+	local app=$R/usr/lib/onepad
+	mkdir -p "$app/node_modules" "$app/systemd" "$app/docs"
+	zstd -q -dc "$MODULES_TAR" | tar -C "$app/node_modules" --numeric-owner -xf -
+	cp -a "$REPO/dist" "$app/dist"
+	rm -rf "$app/dist/test" "$app/dist/bench"
+	# Fonts are read next to the compiled display module.
+	cp -a "$REPO/display/fonts" "$app/dist/display/fonts"
+	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
+		require('fs').writeFileSync('$app/package.json', JSON.stringify(p, null, 2))"
+	cp "$REPO/systemd/watchdog.mjs" "$REPO/systemd/pairing.nft" "$app/systemd/"
+	cp "$REPO/docs/IMAGE.md" "$app/docs/" 2>/dev/null || true
+	chown -R root:root "$app"
+	chmod -R u=rwX,go=rX "$app"
+	printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/onepad/dist/device/cli/main.js "$@"\n' >"$R/usr/bin/onepad"
+	chmod 755 "$R/usr/bin/onepad"
+
+	log "rootfs: units, network, firewall, user"
+	local s=$REPO/systemd
+	install -m 0644 "$s/onepad.service" "$s/onepad-pairing.service" "$s/onepad-pairing.path" "$R/usr/lib/systemd/system/"
+	install -D -m 0644 "$s/onepad.sysusers" "$R/usr/lib/sysusers.d/onepad.conf"
+	install -D -m 0644 "$s/10-onepad-link.network" "$R/etc/systemd/network/10-onepad-link.network"
+	install -D -m 0644 "$s/wait-online.conf" "$R/etc/systemd/system/systemd-networkd-wait-online.service.d/onepad.conf"
+	install -m 0755 "$s/nftables.conf" "$R/etc/nftables.conf"
+	install -D -m 0644 "$s/60-onepad.rules" "$R/etc/udev/rules.d/60-onepad.rules"
+	install -D -m 0644 "$s/boot/onepad-no-radio.conf" "$R/etc/modprobe.d/onepad-no-radio.conf"
+	install -D -m 0644 "$s/onepad-config.json" "$R/etc/onepad/config.json"
+	echo onepad >"$R/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\tonepad\n' >"$R/etc/hosts"
+	cat >"$R/etc/fstab" <<-EOF
+		LABEL=onepad-root  /              ext4  defaults,noatime  0 1
+		LABEL=ONEPAD-BOOT  /boot/firmware vfat  ro,nofail,umask=0077  0 2
+	EOF
+	: >"$R/etc/machine-id"
+	rm -f "$R/var/lib/dbus/machine-id"
+
+	chroot_mount "$R"
+	in_chroot "$R" systemd-sysusers
+	# No login anywhere: root locked, no getty on the screen or a serial port, no SSH installed.
+	in_chroot "$R" usermod -p '!*' root
+	in_chroot "$R" systemctl enable onepad.service onepad-pairing.path nftables.service systemd-networkd.service
+	in_chroot "$R" systemctl mask getty@.service autovt@.service serial-getty@.service console-getty.service \
+		getty-static.service getty.target
+	in_chroot "$R" systemctl set-default multi-user.target
+	chroot_umount "$R"
+	if in_chroot "$R" dpkg -l openssh-server 2>/dev/null | grep -q '^ii'; then die "openssh-server is installed"; fi
+	awk -F: '$2 !~ /^[!*]/ { print "account with a password: " $1; bad = 1 } END { exit bad }' "$R/etc/shadow" ||
+		die "an account has a usable password"
+	rm -rf "$R/var/lib/apt/lists/"* "$R/var/cache/apt/"*.bin "$R/usr/share/doc/"* "$R/usr/share/man/"* \
+		"$R/boot/firmware/"*
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. image: boot + root partitions, assembled with sfdisk and dd.
+
+stage_image() {
+	local kver
+	kver=$(basename "$(ls -d "$R"/usr/lib/linux-image-* | sort -V | tail -1)")
+	kver=${kver#linux-image-}
+	log "image: kernel $kver"
+	local boot=$WORK/boot
+	rm -rf "$boot"
+	mkdir -p "$boot"
+	cp -a "$R/usr/lib/raspi-firmware/." "$boot/"
+	cp "$R/usr/lib/linux-image-$kver/broadcom/"bcm27*-rpi-*.dtb "$boot/"
+	if [ -d "$R/usr/lib/linux-image-$kver/overlays" ]; then cp -a "$R/usr/lib/linux-image-$kver/overlays" "$boot/"; fi
+	cp "$R/boot/vmlinuz-$kver" "$boot/vmlinuz"
+	cp "$R/boot/initrd.img-$kver" "$boot/initrd.img"
+	cp "$REPO/systemd/boot/config.txt" "$REPO/systemd/boot/cmdline.txt" "$boot/"
+
+	local bootimg=$WORK/boot.vfat rootimg=$WORK/root.ext4
+	rm -f "$bootimg" "$rootimg"
+	truncate -s "${BOOT_MB}M" "$bootimg"
+	mkfs.vfat -F 32 -n ONEPAD-BOOT "$bootimg" >/dev/null
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$bootimg" -s -p -Q "$boot"/* ::/
+
+	local used_mb root_mb
+	used_mb=$(du -sm --apparent-size "$R" | cut -f1)
+	root_mb=$(((used_mb * 13 / 10 + 256 + 3) / 4 * 4))
+	log "image: root file system ${used_mb} MiB used, ${root_mb} MiB partition"
+	mkfs.ext4 -q -F -L onepad-root -d "$R" "$rootimg" "${root_mb}M"
+
+	mkdir -p "$OUT"
+	rm -f "$IMG" "$IMG.sha256"
+	local start_mb=4
+	truncate -s "$((start_mb + BOOT_MB + root_mb))M" "$IMG"
+	sfdisk -q "$IMG" <<-EOF
+		label: dos
+		unit: sectors
+		start=$((start_mb * 2048)), size=$((BOOT_MB * 2048)), type=c, bootable
+		start=$(((start_mb + BOOT_MB) * 2048)), size=$((root_mb * 2048)), type=83
+	EOF
+	dd if="$bootimg" of="$IMG" bs=1M seek="$start_mb" conv=notrunc,sparse status=none
+	dd if="$rootimg" of="$IMG" bs=1M seek="$((start_mb + BOOT_MB))" conv=notrunc,sparse status=none
+	rm -f "$bootimg" "$rootimg"
+	(cd "$OUT" && sha256sum "$(basename "$IMG")" >"$(basename "$IMG").sha256")
+}
+
+host_tools
+stage_base
+stage_modules
+stage_app_build
+stage_rootfs
+stage_image
+log "done: $IMG ($(du -h --apparent-size "$IMG" | cut -f1), $(du -h "$IMG" | cut -f1) on disk) in $(($(date +%s) - START)) s"

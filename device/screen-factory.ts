@@ -4,16 +4,22 @@
  */
 import { startPageServer } from '../client/simulator/page-server.js';
 import { openDeviceScreen } from '../display/device-screen.js';
+import { runSetup } from '../display/setup-flow.js';
 import { needsSerial } from '../hrng/factory.js';
 import type { Screen } from '../rpc/cli.js';
 import type { Config } from './config/config.js';
+import { prepareDataDir } from './data-dir.js';
 import { type Hosted, startHosted } from './hosted.js';
+import { needsSetup, SETUP_WORDS, withIdentity, writeIdentity } from './identity.js';
 
 /**
- * Open the device's screen and host the filler and pairing once the engine is up.
- * @throws OnepadError DISPLAY_UNAVAILABLE, INPUT_UNAVAILABLE
+ * Open the device's screen and host the filler and pairing once the engine is up. On first boot (no identity saved
+ * and no owner's word configured) the screen first asks for the device name and the owner's word, and saves them
+ * in the data dir; they then stand in the trusted band and are the name the device pairs under.
+ * @throws OnepadError DISPLAY_UNAVAILABLE, INPUT_UNAVAILABLE, CONFIG_INVALID (a damaged identity.json)
  */
-export async function openHostedScreen(config: Config, hardware: 'simulated' | 'device'): Promise<Screen> {
+export async function openHostedScreen(configured: Config, hardware: 'simulated' | 'device'): Promise<Screen> {
+  let config = withIdentity(configured);
   const screen = await openDeviceScreen(config, hardware);
   const simulated = hardware === 'simulated' || config.device.simulated;
   const binding = needsSerial(config.hrng.sources, simulated)
@@ -28,6 +34,14 @@ export async function openHostedScreen(config: Config, hardware: 'simulated' | '
         )
       : null;
   if (page) process.stderr.write(`simulated screen: ${page.url}\n`);
+  if (needsSetup(configured)) {
+    prepareDataDir(configured.dataDir);
+    const id = await runSetup(screen.ui, SETUP_WORDS);
+    writeIdentity(configured.dataDir, id);
+    config = withIdentity(configured);
+    screen.ui.setChrome({ deviceName: id.name, ownerWord: id.ownerWord, insecure: config.device.simulated });
+    screen.showHome();
+  }
   return {
     confirmer: screen.confirmer,
     privateDisplay: screen.privateDisplay,

@@ -7,6 +7,7 @@ export type ScreenId =
   | 'received-message'
   | 'home'
   | 'alarm'
+  | 'setup'
   | 'pairing-start'
   | 'pairing-progress'
   | 'pairing-compare';
@@ -126,6 +127,13 @@ export type ScreenContent =
       /** Short non-secret facts: contact, counts, offsets. */
       readonly detail: readonly string[];
       readonly time: number;
+    }
+  | {
+      readonly id: 'setup';
+      /** Which answer the first-boot setup asks for. */
+      readonly step: 'name' | 'word';
+      /** The proposal on screen. */
+      readonly value: string;
     }
   | {
       readonly id: 'pairing-start';

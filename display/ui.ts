@@ -77,9 +77,11 @@ export class DeviceUi {
   private writing: Promise<void> | null = null;
   private pending: Rendered | null = null;
   private closed = false;
+  private chrome: Chrome;
 
   constructor(o: DeviceUiOptions) {
     this.o = o;
+    this.chrome = o.chrome;
     this.layout = o.layout;
     this.clock = o.clock;
     this.ui = initialInteraction(o.gesture);
@@ -100,6 +102,12 @@ export class DeviceUi {
     return this.instanceNo;
   }
 
+  /** Change what the trusted band shows (after first-boot setup named the device and its owner's word). */
+  setChrome(chrome: Chrome): void {
+    this.chrome = chrome;
+    this.redraw();
+  }
+
   /** Replace the content of the screen on display without a new instance (same screen id only). */
   update(instance: number, content: ScreenContent): void {
     if (instance !== this.instanceNo || this.content?.id !== content.id) return;
@@ -115,7 +123,7 @@ export class DeviceUi {
   /** The full state of the screen on display, or null. */
   get state(): ScreenState | null {
     if (!this.content) return null;
-    const chrome = { ...this.o.chrome, insecure: this.o.chrome.insecure || this.insecure };
+    const chrome = { ...this.chrome, insecure: this.chrome.insecure || this.insecure };
     return { ...this.content, chrome, ui: this.ui, instance: this.instanceNo, now: this.clock.now() };
   }
 

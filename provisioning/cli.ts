@@ -8,6 +8,7 @@ import { parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
 import type { Command, CommandGroup } from '../device/cli/command.js';
 import { loadConfig } from '../device/config/config.js';
 import { OnepadError } from '../device/errors.js';
+import { withIdentity } from '../device/identity.js';
 import { pairOverLink } from './pair.js';
 import type { PairApprover } from './protocol.js';
 
@@ -29,7 +30,7 @@ const pair: Command = {
         'give exactly one of --initiator or --responder',
       );
     }
-    const config = loadConfig(stringOption(args, 'config'));
+    const config = withIdentity(loadConfig(stringOption(args, 'config')));
     const auto = args.options.has('auto-approve');
     if (auto && !config.device.simulated) throw new OnepadError('INSECURE_REFUSED', { option: 'auto-approve' });
     const approver: PairApprover = auto

@@ -7,6 +7,7 @@ import { drawConfirmDecrypt, drawConfirmEncrypt } from './confirm.js';
 import { drawHome } from './home.js';
 import { drawPairingCompare, drawPairingProgress, drawPairingStart } from './pairing.js';
 import { drawReceived } from './received.js';
+import { drawSetup } from './setup.js';
 
 /**
  * Render a screen: a pure function of its state and the layout. The same state and layout always give the same
@@ -34,6 +35,9 @@ export function render(state: ScreenState, layout: Layout): Rendered {
       break;
     case 'alarm':
       drawAlarm(p, state);
+      break;
+    case 'setup':
+      drawSetup(p, state);
       break;
     case 'pairing-start':
       drawPairingStart(p, state);

@@ -3,7 +3,7 @@
  * display.simPagePort is set, and a hold posted to the page's input approves a request made over the link.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ describe('onepad device --sim with its screen on a page', () => {
       config,
       JSON.stringify({
         dataDir: pair.dirA,
-        device: { name: 'alice', simulated: true },
+        device: { name: 'alice', ownerWord: 'heron', simulated: true },
         link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
         display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
         hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
@@ -117,6 +117,84 @@ describe('onepad device --sim with its screen on a page', () => {
         req.end();
       });
       expect(status).toBe(421);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  }, 90_000);
+
+  it('first boot asks on the screen for the name and the word, saves them, and shows the word on every screen', async () => {
+    pair = makePair(8192);
+    const [linkPort, pagePort] = [await freePort(), await freePort()];
+    const config = join(pair.root, 'fresh.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: pair.dirA,
+        device: { name: 'new', simulated: true },
+        link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
+        display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
+        hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const page = `http://127.0.0.1:${pagePort}`;
+      const until = Date.now() + 30_000;
+      const layout = async () =>
+        (await (await fetch(`${page}/api/new/layout`)).json()) as {
+          screen: string;
+          texts: { id: string; text: string }[];
+          buttons: { id: string; box: { x: number; y: number; w: number; h: number } }[];
+        };
+      const waitFor = async (screen: string, title?: string) => {
+        for (;;) {
+          try {
+            const l = await layout();
+            if (l?.screen === screen && (!title || l.texts.some((t) => t.id === 'title' && t.text === title))) return l;
+          } catch {
+            // the page is not up yet
+          }
+          if (Date.now() > until) throw new Error(`no ${screen} screen: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const holdKeep = async (l: Awaited<ReturnType<typeof layout>>) => {
+        const b = l.buttons.find((x) => x.id === 'keep')!;
+        const at = { x: Math.round(b.box.x + b.box.w / 2), y: Math.round(b.box.y + b.box.h / 2) };
+        const post = (phase: string) =>
+          fetch(`${page}/api/new/input`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ phase, ...at }),
+          });
+        await post('down');
+        await new Promise((r) => setTimeout(r, 500));
+        await post('up');
+      };
+      const nameStep = await waitFor('setup', 'Name this device');
+      const name = nameStep.texts.find((t) => t.id === 'value')!.text;
+      await holdKeep(nameStep);
+      const wordStep = await waitFor('setup', 'Choose your word');
+      const word = wordStep.texts.find((t) => t.id === 'value')!.text;
+      await holdKeep(wordStep);
+      const home = await waitFor('home');
+      const band = home.texts.map((t) => t.text).join('\n');
+      expect(band).toContain(name);
+      expect(band).toContain(word);
+      expect(JSON.parse(readFileSync(join(pair.dirA, 'identity.json'), 'utf8'))).toEqual({ name, ownerWord: word });
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -116,6 +116,7 @@ describe('screens: text through the debug layout', () => {
         'pairing-progress',
         'pairing-start',
         'received-message',
+        'setup',
       ].sort(),
     );
     for (const layout of [touch, keys]) {

@@ -97,6 +97,8 @@ export const FIXTURES: readonly Fixture[] = [
   { name: 'alarm.replay', content: { id: 'alarm', alarm: 'replay', detail: ['contact bob'], time: NOW } },
   { name: 'alarm.pad-low', content: { id: 'alarm', alarm: 'pad-low', detail: ['alice: 40 KiB left'], time: NOW } },
   { name: 'pairing-start', content: { id: 'pairing-start', poolBytes: 16_777_216 } },
+  { name: 'setup.name', content: { id: 'setup', step: 'name', value: 'pad-otter' } },
+  { name: 'setup.word', content: { id: 'setup', step: 'word', value: 'lantern' } },
   {
     name: 'pairing-progress',
     content: {

@@ -1,5 +1,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { OnepadError } from '../device/errors.js';
+import type { DisplayConfig } from './config-section.js';
 import { type InputEvent, type InputSource, Listeners } from './input.js';
 
 /** Event types and codes from linux/input-event-codes.h. */
@@ -96,17 +97,8 @@ export class EvdevParser {
   }
 }
 
-/** How raw panel coordinates map to screen pixels (see DisplayConfig.touch). */
-export interface TouchMapping {
-  readonly minX: number;
-  readonly maxX: number;
-  readonly minY: number;
-  readonly maxY: number;
-  readonly swapXY: boolean;
-  readonly invertX: boolean;
-  readonly invertY: boolean;
-  readonly rotation: 0 | 90 | 180 | 270;
-}
+/** How raw panel coordinates map to screen pixels: the `display.touch` config without the device settings. */
+export type TouchMapping = Omit<DisplayConfig['touch'], 'device' | 'recordSize'>;
 
 /** Map raw coordinates to screen pixels: normalise to the axis ranges, swap, invert, rotate clockwise, scale. */
 export function mapTouch(rawX: number, rawY: number, m: TouchMapping, width: number, height: number): [number, number] {

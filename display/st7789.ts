@@ -1,4 +1,5 @@
 import { OnepadError } from '../device/errors.js';
+import type { DisplayConfig } from './config-section.js';
 import type { OutputPins, Sleep, Spi } from './hw.js';
 import { rgbaToRgb565 } from './pixels.js';
 import type { Frame, Sink } from './sink.js';
@@ -17,19 +18,11 @@ export const ST7789 = {
   COLMOD: 0x3a,
 } as const;
 
-/** Panel settings (see DisplayConfig.st7789). */
-export interface St7789Options {
-  readonly dcPin: number;
-  readonly rstPin: number;
-  readonly backlightPin: number;
-  readonly width: number;
-  readonly height: number;
-  readonly xOffset: number;
-  readonly yOffset: number;
-  readonly madctl: number;
+/** Panel settings: the `display.st7789` config without the SPI bus settings, and the largest SPI transfer. */
+export type St7789Options = Omit<DisplayConfig['st7789'], 'chipSelect' | 'clockDivider'> & {
   /** Largest SPI transfer (bytes). */
   readonly chunk?: number;
-}
+};
 
 /**
  * An ST7789 panel on SPI (Waveshare 1.3" LCD HAT): DC low for a command byte, high for its parameters and for

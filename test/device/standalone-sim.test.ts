@@ -24,42 +24,65 @@ function freePort(): Promise<number> {
   });
 }
 
+interface RunningDevice {
+  readonly linkPort: number;
+  readonly page: string;
+  stderr(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Write a simulated device's config into the pair's root and run `onepad device --sim` on it. */
+async function startDevice(p: Pair, file: string, device: Record<string, unknown>): Promise<RunningDevice> {
+  const [linkPort, pagePort] = [await freePort(), await freePort()];
+  const config = join(p.root, file);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir: p.dirA,
+      device: { ...device, simulated: true },
+      link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
+      display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
+      hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    linkPort,
+    page: `http://127.0.0.1:${pagePort}`,
+    stderr: () => stderr,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 let pair: Pair | undefined;
 afterEach(() => pair?.cleanup());
 
 describe('onepad device --sim with its screen on a page', () => {
   it('serves the screen; a hold posted to the page approves a request from the link', async () => {
     pair = makePair(8192);
-    const [linkPort, pagePort] = [await freePort(), await freePort()];
-    const config = join(pair.root, 'alice.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        dataDir: pair.dirA,
-        device: { name: 'alice', ownerWord: 'heron', simulated: true },
-        link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
-        display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
-        hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
-      }),
-    );
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const dev = await startDevice(pair, 'alice.json', { name: 'alice', ownerWord: 'heron' });
+    const { linkPort, page } = dev;
+    const stderr = dev.stderr;
     try {
-      const page = `http://127.0.0.1:${pagePort}`;
       const until = Date.now() + 30_000;
-      while (!stderr.includes(`simulated screen: ${page}/`)) {
-        if (Date.now() > until) throw new Error(`no page: ${stderr}`);
+      while (!stderr().includes(`simulated screen: ${page}/`)) {
+        if (Date.now() > until) throw new Error(`no page: ${stderr()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       const layout = async () =>
@@ -76,7 +99,7 @@ describe('onepad device --sim with its screen on a page', () => {
           await fetch(`http://127.0.0.1:${linkPort}/`);
           sending = client.package('bob', { text: 'from a standalone device' });
         } catch {
-          if (Date.now() > until) throw new Error(`no link server: ${stderr}`);
+          if (Date.now() > until) throw new Error(`no link server: ${stderr()}`);
           await new Promise((r) => setTimeout(r, 50));
         }
       }
@@ -107,7 +130,7 @@ describe('onepad device --sim with its screen on a page', () => {
       // (fetch ignores a Host header; node:http sends it.)
       const status = await new Promise<number | undefined>((resolve, reject) => {
         const req = request(
-          { host: '127.0.0.1', port: pagePort, path: '/', headers: { host: 'evil.example' } },
+          { host: '127.0.0.1', port: Number(new URL(page).port), path: '/', headers: { host: 'evil.example' } },
           (res) => {
             res.resume();
             resolve(res.statusCode);
@@ -118,40 +141,15 @@ describe('onepad device --sim with its screen on a page', () => {
       });
       expect(status).toBe(421);
     } finally {
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await dev.stop()).toBe(0);
     }
   }, 90_000);
 
   it('first boot asks on the screen for the name and the word, saves them, and shows the word on every screen', async () => {
     pair = makePair(8192);
-    const [linkPort, pagePort] = [await freePort(), await freePort()];
-    const config = join(pair.root, 'fresh.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        dataDir: pair.dirA,
-        device: { name: 'new', simulated: true },
-        link: { address: '127.0.0.1', peer: '127.0.0.1', port: linkPort, logLevel: 'warn' },
-        display: { sink: 'sim', input: 'sim', holdMs: 300, simPagePort: pagePort },
-        hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 65536 },
-      }),
-    );
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const dev = await startDevice(pair, 'fresh.json', { name: 'new' });
+    const { page } = dev;
     try {
-      const page = `http://127.0.0.1:${pagePort}`;
       const until = Date.now() + 30_000;
       const layout = async () =>
         (await (await fetch(`${page}/api/new/layout`)).json()) as {
@@ -167,7 +165,7 @@ describe('onepad device --sim with its screen on a page', () => {
           } catch {
             // the page is not up yet
           }
-          if (Date.now() > until) throw new Error(`no ${screen} screen: ${stderr}`);
+          if (Date.now() > until) throw new Error(`no ${screen} screen: ${dev.stderr()}`);
           await new Promise((r) => setTimeout(r, 50));
         }
       };
@@ -196,8 +194,7 @@ describe('onepad device --sim with its screen on a page', () => {
       expect(band).toContain(word);
       expect(JSON.parse(readFileSync(join(pair.dirA, 'identity.json'), 'utf8'))).toEqual({ name, ownerWord: word });
     } finally {
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await dev.stop()).toBe(0);
     }
   }, 90_000);
 });

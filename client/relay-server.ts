@@ -6,10 +6,10 @@
  * (tests use inject()); {@link listenRelay} binds it to the configured address only.
  */
 import { isIP } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, encodeBase64 } from '../rpc/codec.js';
-import { errorBody, faultSummary, NOT_FOUND_BODY, toOnepadError } from '../rpc/errors.js';
+import { faultSummary, installErrorHandlers, sendNotFound } from '../rpc/errors.js';
 import { STRICT_FASTIFY_OPTIONS } from '../rpc/strict-options.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RelayConfig } from './relay-config.js';
@@ -43,14 +43,6 @@ export type RelayServer = FastifyInstance & {
 
 const TOKEN_RE = new RegExp(TOKEN_PATTERN);
 const BAD_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
-
-function sendError(reply: FastifyReply, e: OnepadError): FastifyReply {
-  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(e));
-}
-
-function sendNotFound(reply: FastifyReply): FastifyReply {
-  return reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
-}
 
 /** The bearer token of a request, or null when absent or not of the token's shape. */
 function bearer(request: FastifyRequest): string | null {
@@ -116,14 +108,7 @@ export function buildRelay(deps: RelayDeps): RelayServer {
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
 
-  app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
-  app.setErrorHandler((err, request, reply) => {
-    if (request.is404) return sendNotFound(reply);
-    const { error, unexpected } = toOnepadError(err);
-    if (unexpected) request.log.error({ fault: faultSummary(err) }, 'unexpected fault');
-    else request.log.info({ code: error.code }, 'request refused');
-    return sendError(reply, error);
-  });
+  installErrorHandlers(app);
 
   /** @throws OnepadError RELAY_UNAUTHORIZED unless the request carries the token registered for `name` */
   const authenticate = (request: FastifyRequest, name: string): void => {

@@ -1,3 +1,4 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
 /**
  * Turning anything thrown while answering a request into one registry error with a fixed body.
  */
@@ -85,4 +86,29 @@ export function faultSummary(err: unknown): { name: string; code: string; frames
     code: typeof e?.code === 'string' ? e.code : '',
     frames: stack,
   };
+}
+
+/** Answer with a registry error: its status, and the fixed JSON body of {@link errorBody}. */
+export function sendError(reply: FastifyReply, e: OnepadError): FastifyReply {
+  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(e));
+}
+
+/** Answer 404 with the one fixed body every unknown path and method gets. */
+export function sendNotFound(reply: FastifyReply): FastifyReply {
+  return reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
+}
+
+/**
+ * The not-found and error handlers every onepad HTTP server uses: fixed bodies, registry codes and statuses,
+ * never framework text; an unexpected fault is logged by kind and stack frames only, never with the request body.
+ */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
+  app.setErrorHandler((err, request, reply) => {
+    if (request.is404) return sendNotFound(reply);
+    const { error, unexpected } = toOnepadError(err);
+    if (unexpected) request.log.error({ fault: faultSummary(err) }, 'unexpected fault');
+    else request.log.info({ code: error.code }, 'request refused');
+    return sendError(reply, error);
+  });
 }

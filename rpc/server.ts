@@ -9,7 +9,7 @@ import type { Config } from '../device/config/config.js';
 import type { PackageResult, UnpackageResult } from '../device/engine-types.js';
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, decodeTextOrNull, encodeBase64, encodeText } from './codec.js';
-import { errorBody, faultSummary, NOT_FOUND_BODY, toOnepadError } from './errors.js';
+import { installErrorHandlers, sendError, sendNotFound } from './errors.js';
 import {
   type PackageRequest,
   type PackageResponse,
@@ -98,14 +98,6 @@ export function peerMatcher(peer: string): (remote: string | undefined) => boole
 const BAD_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
-function sendError(reply: FastifyReply, e: OnepadError): FastifyReply {
-  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(e));
-}
-
-function sendNotFound(reply: FastifyReply): FastifyReply {
-  return reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
-}
-
 /** A signal aborted when the client goes away before its answer was written. */
 function clientGone(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
@@ -185,15 +177,7 @@ export function build(deps: RpcDeps): RpcServer {
     await queue.shutdown();
   });
 
-  app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
-
-  app.setErrorHandler((err, request, reply) => {
-    if (request.is404) return sendNotFound(reply);
-    const { error, unexpected } = toOnepadError(err);
-    if (unexpected) request.log.error({ fault: faultSummary(err) }, 'unexpected fault');
-    else request.log.info({ code: error.code }, 'request refused');
-    return sendError(reply, error);
-  });
+  installErrorHandlers(app);
 
   app.post<{ Body: PackageRequest }>(
     '/package',

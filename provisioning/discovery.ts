@@ -7,7 +7,8 @@
 import * as dgram from 'node:dgram';
 import { connect, createServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { OnepadError } from '../device/errors.js';
+import { isOnepadError, OnepadError } from '../device/errors.js';
+import { sleepUnlessAborted } from '../device/sleep.js';
 import type { PairingConfig } from './config-section.js';
 
 const BEACON_MS = 300;
@@ -86,13 +87,15 @@ function linkError(e: unknown, fallback: string, message: string): OnepadError {
   return new OnepadError('PAIRING_NO_LINK', { reason: (e as NodeJS.ErrnoException).code ?? fallback }, message);
 }
 
-/**
- * Initiator: listen on the link-local address, beacon until one peer connects, and return its socket.
- * @throws OnepadError PAIRING_NO_LINK, PAIRING_TIMEOUT
- */
-export async function awaitResponder(config: PairingConfig, name: string, signal?: AbortSignal): Promise<Socket> {
+/** One try of {@link awaitResponder} within `timeoutMs`. */
+async function awaitResponderOnce(
+  config: PairingConfig,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Socket> {
   const local = linkLocalAddress(config.interface);
-  return attempt<Socket>(config.discoveryTimeoutMs, signal, (settle, settled) => {
+  return attempt<Socket>(timeoutMs, signal, (settle, settled) => {
     const server = createServer({ pauseOnConnect: false });
     const udp = dgram.createSocket({ type: 'udp6' });
     let beaconTimer: NodeJS.Timeout | undefined;
@@ -124,13 +127,10 @@ export async function awaitResponder(config: PairingConfig, name: string, signal
   });
 }
 
-/**
- * Responder: wait for an initiator's beacon on the link and connect to it.
- * @throws OnepadError PAIRING_NO_LINK, PAIRING_TIMEOUT
- */
-export async function findInitiator(config: PairingConfig, signal?: AbortSignal): Promise<Socket> {
+/** One try of {@link findInitiator} within `timeoutMs`. */
+async function findInitiatorOnce(config: PairingConfig, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   linkLocalAddress(config.interface);
-  return attempt<Socket>(config.discoveryTimeoutMs, signal, (settle, settled) => {
+  return attempt<Socket>(timeoutMs, signal, (settle, settled) => {
     const udp = dgram.createSocket({ type: 'udp6', reuseAddr: true });
     let connecting = false;
     udp.on('message', (msg, rinfo) => {
@@ -148,4 +148,44 @@ export async function findInitiator(config: PairingConfig, signal?: AbortSignal)
     udp.bind({ address: `ff02::1%${config.interface}`, port: config.discoveryPort });
     return () => udp.close();
   });
+}
+
+const LINK_RETRY_MS = 200;
+
+/**
+ * Keep trying `once` until the discovery deadline while the link is not usable yet (no link-local address, or one
+ * still being checked for duplicates): a cable plugged in a moment after the user pressed Start or Join is fine.
+ */
+async function untilLinkUp<T>(
+  config: PairingConfig,
+  signal: AbortSignal | undefined,
+  once: (timeoutMs: number) => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + config.discoveryTimeoutMs;
+  const never = new AbortController().signal;
+  for (;;) {
+    try {
+      return await once(Math.max(1, deadline - Date.now()));
+    } catch (e) {
+      const retry = isOnepadError(e, 'PAIRING_NO_LINK') && Date.now() + LINK_RETRY_MS < deadline && !signal?.aborted;
+      if (!retry) throw e;
+      await sleepUnlessAborted(LINK_RETRY_MS, signal ?? never);
+    }
+  }
+}
+
+/**
+ * Initiator: listen on the link-local address, beacon until one peer connects, and return its socket.
+ * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT
+ */
+export function awaitResponder(config: PairingConfig, name: string, signal?: AbortSignal): Promise<Socket> {
+  return untilLinkUp(config, signal, (ms) => awaitResponderOnce(config, name, ms, signal));
+}
+
+/**
+ * Responder: wait for an initiator's beacon on the link and connect to it.
+ * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT
+ */
+export function findInitiator(config: PairingConfig, signal?: AbortSignal): Promise<Socket> {
+  return untilLinkUp(config, signal, (ms) => findInitiatorOnce(config, ms, signal));
 }

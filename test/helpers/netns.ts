@@ -85,6 +85,21 @@ export function joinWithVeth(nsA: string, ifA: string, nsB: string, ifB: string)
     });
     ip('-n', ns, 'link', 'set', dev, 'up');
   }
+  // Wait until both ends have a usable (not tentative) link-local address.
+  for (const [ns, dev] of [
+    [nsA, ifA],
+    [nsB, ifB],
+  ] as const) {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const out = execFileSync('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'], {
+        encoding: 'utf8',
+      });
+      if (/inet6 fe80:/.test(out) && !/tentative/.test(out)) break;
+      if (Date.now() > until) throw new Error(`${dev} in ${ns} got no link-local address: ${out}`);
+      execFileSync('sleep', ['0.05']);
+    }
+  }
 }
 
 export interface NsProcess {

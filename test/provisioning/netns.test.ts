@@ -180,4 +180,20 @@ describe.skipIf(!canUseNetns)('pairing two devices over a cable (network namespa
     expect(readdirSync(join(alice.dir, 'pads'))).toEqual([]);
     expect(poolCounters(alice.dir).consumed).toBe(0);
   }, 60_000);
+
+  it('the cable plugged in after both users picked Start and Join: discovery waits for the link', async () => {
+    root = mkdtempSync(join(tmpdir(), 'onepad-pairns-'));
+    const late = { a: `pq${process.pid}c`, b: `pq${process.pid}d` };
+    const alice = deviceDir('alice', late.a);
+    const bob = deviceDir('bob', late.b);
+    const b = spawnInNs(NS.b, CHILD, [bob.config, 'responder', '0']);
+    const a = spawnInNs(NS.a, CHILD, [alice.config, 'initiator', '0']);
+    // Both are looking (their pools are empty: the pairing will stop at POOL_INSUFFICIENT, after discovery).
+    await new Promise((r) => setTimeout(r, 1500));
+    joinWithVeth(NS.a, late.a, NS.b, late.b);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    // They found each other over the late link: the refusal comes from the pairing, not from discovery.
+    expect(lastJson(ra.stdout), ra.stderr).toEqual({ ok: false, code: 'POOL_INSUFFICIENT' });
+    expect(lastJson(rb.stdout), rb.stderr).toEqual({ ok: false, code: 'PAIRING_PEER_ABORTED' });
+  }, 60_000);
 });

@@ -90,20 +90,17 @@ export class EventLog {
 
   /** The newest events, newest first. */
   recent(limit = 20, kinds?: readonly EventKind[]): EventRecord[] {
+    const where = kinds ? `WHERE kind IN (${kinds.map(() => '?').join(', ')})` : '';
     const rows = this.db
-      .prepare('SELECT id, time, kind, pad_id AS padId, detail FROM events ORDER BY id DESC LIMIT ?')
-      .all(kinds ? this.max : limit) as {
+      .prepare(`SELECT id, time, kind, pad_id AS padId, detail FROM events ${where} ORDER BY id DESC LIMIT ?`)
+      .all(...(kinds ?? []), limit) as {
       id: number;
       time: number;
       kind: EventKind;
       padId: string | null;
       detail: string;
     }[];
-    const out = rows
-      .filter((r) => !kinds || kinds.includes(r.kind))
-      .slice(0, limit)
-      .map((r) => ({ ...r, detail: JSON.parse(r.detail) as EventDetail }));
-    return out;
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as EventDetail }));
   }
 
   /** Close the database. */

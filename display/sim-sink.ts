@@ -61,7 +61,13 @@ export class SimSink implements Sink {
    * with its number in the `x-frame` header. Binding a server is the simulator's business.
    */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const png = req.method === 'GET' && req.url?.split('?')[0] === '/frame.png' ? this.latestPng() : null;
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/frame.png') this.sendFrame(res);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('no frame');
+  }
+
+  /** Answer with the latest frame as PNG (its number in `x-frame`), or 404 before the first frame. */
+  sendFrame(res: ServerResponse): void {
+    const png = this.latestPng();
     if (!png) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('no frame');
       return;

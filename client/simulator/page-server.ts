@@ -56,10 +56,7 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
     const screen = m ? screens[m[1] as string] : undefined;
     if (!m || !screen?.sim) return send(res, 404, 'text/plain', 'not found\n');
     const what = m[2];
-    if (req.method === 'GET' && what === 'frame.png') {
-      const png = screen.sim.sink.latestPng();
-      return png ? send(res, 200, 'image/png', png) : send(res, 404, 'text/plain', 'no frame yet\n');
-    }
+    if (req.method === 'GET' && what === 'frame.png') return screen.sim.sink.sendFrame(res);
     if (req.method === 'GET' && what === 'layout') {
       return send(res, 200, 'application/json', JSON.stringify(screen.ui.debugLayout()));
     }

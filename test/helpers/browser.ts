@@ -1,6 +1,6 @@
 /**
- * Debian's chromium driven by playwright-core (never a downloaded browser). CI installs the `chromium` package
- * (.ci/apt-packages); elsewhere the tests skip when it is missing, and fail under CI.
+ * Debian's chromium driven by playwright-core (never a downloaded browser). `npm test`'s global setup installs
+ * the `chromium` package (.ci/apt-packages); elsewhere the tests skip when it is missing, and fail under CI.
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';

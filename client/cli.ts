@@ -6,7 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { type ParsedArgs, parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
+import {
+  flag,
+  type OptionSpecs,
+  option,
+  type ParsedArgs,
+  parseArgs,
+  sizeOption,
+  stringOption,
+} from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
 import { isOnepadError } from '../device/errors.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from '../rpc/client.js';
@@ -45,12 +53,21 @@ export function relayConfigFrom(args: ParsedArgs): RelayConfig {
   return parseRelayConfig(base);
 }
 
+const RELAY_OPTIONS = {
+  config: option('FILE', 'the relay config (JSON, docs/CHAT.md); the options below override it'),
+  address: option('IP', 'listen on this address'),
+  port: option('N', 'listen on this port'),
+  db: option('FILE', 'the SQLite file that stores messages'),
+} satisfies OptionSpecs;
+
 const relayCommand: Command = {
   name: 'relay',
   usage: 'relay [--config FILE] [--address IP] [--port N] [--db FILE]   run the relay (store and forward)',
+  options: RELAY_OPTIONS,
+  example: 'relay --address 127.0.0.1 --port 8443 --db relay.sqlite',
   async run(ctx) {
     try {
-      const args = parseArgs(ctx.argv, ['config', 'address', 'port', 'db']);
+      const args = parseArgs(ctx.argv, RELAY_OPTIONS);
       const relay = await startRelay({ config: relayConfigFrom(args), logStream: ctx.stdout });
       relay.server.log.info({ address: relay.address, port: relay.port }, 'relay ready');
       await aborted(ctx.signal);
@@ -77,6 +94,17 @@ export interface ChatRunContext extends CommandContext {
   readonly interactive?: boolean;
 }
 
+const CHAT_OPTIONS = {
+  name: option('NAME', 'your name, as your contacts know you'),
+  relay: option('URL', 'the relay (default $ONEPAD_RELAY_URL)'),
+  device: option('URL', 'your device (default $ONEPAD_DEVICE_URL or the link address)'),
+  state: option('FILE', 'where the chat keeps its state (default ~/.config/onepad/chat-NAME.json)'),
+  json: flag('read and write one JSON object per line instead of text'),
+  'poll-ms': option('N', 'fetch from the relay every N milliseconds (default 2000)'),
+  'low-pad': option('BYTES', 'warn when a pad has fewer bytes left (default 65536)'),
+  timeout: option('MS', "give up on the device's answer after this many milliseconds"),
+} satisfies OptionSpecs;
+
 /**
  * `onepad chat --name NAME --relay URL [--device URL] [--state FILE] [--json] [--poll-ms N] [--low-pad BYTES]`.
  *
@@ -84,7 +112,7 @@ export interface ChatRunContext extends CommandContext {
  */
 export async function runChat(ctx: ChatRunContext): Promise<number> {
   try {
-    const args = parseArgs(ctx.argv, ['name', 'relay', 'device', 'state', 'poll-ms', 'low-pad', 'timeout'], ['json']);
+    const args = parseArgs(ctx.argv, CHAT_OPTIONS);
     const name = stringOption(args, 'name');
     const deviceUrl = stringOption(args, 'device', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL);
     const relayUrl = stringOption(args, 'relay', process.env.ONEPAD_RELAY_URL);
@@ -115,7 +143,9 @@ export async function runChat(ctx: ChatRunContext): Promise<number> {
 const chatCommand: Command = {
   name: 'chat',
   usage:
-    'chat --name NAME --relay URL [--device URL] [--state FILE] [--json] [--poll-ms N] [--low-pad BYTES]   chat through a relay',
+    'chat --name NAME --relay URL [--device URL] [--state FILE] [--json] [--poll-ms N] [--low-pad BYTES] [--timeout MS]   chat through a relay',
+  options: CHAT_OPTIONS,
+  example: 'chat --name alice --relay http://127.0.0.1:8443 --device http://127.0.0.1:8080',
   run(ctx) {
     return runChat({ ...ctx, stdin: process.stdin, interactive: process.stdin.isTTY === true });
   },

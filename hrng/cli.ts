@@ -12,7 +12,15 @@
  */
 import { existsSync } from 'node:fs';
 import type { BindingInterface } from '@serialport/bindings-cpp';
-import { parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
+import {
+  flag,
+  type OptionSpecs,
+  option,
+  type ParsedArgs,
+  parseArgs,
+  sizeOption,
+  stringOption,
+} from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
 import { type Config, loadConfig, parseConfig } from '../device/config/config.js';
 import { prepareDataDir } from '../device/data-dir.js';
@@ -39,7 +47,10 @@ async function realBinding(): Promise<BindingInterface> {
   return autoDetect();
 }
 
-function configFrom(args: ReturnType<typeof parseArgs>): Config {
+const CONFIG_OPTION = option('FILE', 'the device config (default $ONEPAD_CONFIG or ./onepad.json)');
+const DATA_DIR_OPTION = option('DIR', 'a data dir with default settings, instead of --config');
+
+function configFrom(args: ParsedArgs): Config {
   const dataDir = args.options.get('data-dir');
   if (typeof dataDir === 'string') return parseConfig({ dataDir });
   const path = stringOption(args, 'config', process.env.ONEPAD_CONFIG ?? 'onepad.json');
@@ -88,12 +99,22 @@ export function progressLine(p: FillProgress, width = 30): string {
   )}/s  full in ${fmtTime(p.secondsToFull)}${insecure}`;
 }
 
+const TEST_OPTIONS = {
+  source: option('SPEC', 'sim[:seed], hwrng[:path], truerng[:path], onerng[:path], or a configured source name'),
+  seconds: option('N', 'how long to read (default 10)'),
+  config: CONFIG_OPTION,
+  'data-dir': DATA_DIR_OPTION,
+} satisfies OptionSpecs;
+
 function testCommand(deps: HrngCliDeps): Command {
   return {
     name: 'test',
-    usage: 'hrng test --source sim|hwrng[:path]|truerng[:path]|onerng[:path]|NAME --seconds N [--config FILE]',
+    usage:
+      'hrng test --source sim|hwrng[:path]|truerng[:path]|onerng[:path]|NAME --seconds N [--config FILE | --data-dir DIR]   read one source through its health tests',
+    options: TEST_OPTIONS,
+    example: 'hrng test --source truerng:/dev/ttyACM0 --seconds 30',
     async run(ctx) {
-      const args = parseArgs(ctx.argv, ['source', 'seconds', 'config', 'data-dir']);
+      const args = parseArgs(ctx.argv, TEST_OPTIONS);
       const now = deps.now ?? Date.now;
       let config: Config | null = null;
       if (args.options.has('config') || args.options.has('data-dir')) config = configFrom(args);
@@ -170,12 +191,23 @@ async function runTest(
   return ok ? 0 : 1;
 }
 
+const FILL_OPTIONS = {
+  config: CONFIG_OPTION,
+  'data-dir': DATA_DIR_OPTION,
+  bytes: option('N', 'stop after adding N bytes to the pool (default: until it is full)'),
+  resume: flag('clear a latched health-test failure first (the operator has checked the source)'),
+  sim: flag('use simulated sources (seeded: INSECURE)'),
+} satisfies OptionSpecs;
+
 function fillCommand(deps: HrngCliDeps): Command {
   return {
     name: 'fill',
-    usage: 'hrng fill [--config FILE | --data-dir DIR] [--bytes N] [--resume] [--sim]',
+    usage:
+      'hrng fill [--config FILE | --data-dir DIR] [--bytes N] [--resume] [--sim]   fill the entropy pool in the foreground',
+    options: FILL_OPTIONS,
+    example: 'hrng fill --config /etc/onepad/config.json --bytes 16M',
     async run(ctx) {
-      const args = parseArgs(ctx.argv, ['config', 'data-dir', 'bytes'], ['resume', 'sim']);
+      const args = parseArgs(ctx.argv, FILL_OPTIONS);
       const config = configFrom(args);
       const simulated = config.device.simulated || args.options.get('sim') === true;
       const binding = needsSerial(config.hrng.sources, simulated) ? await (deps.binding ?? realBinding)() : undefined;

@@ -4,7 +4,7 @@
  * the other device's and answers on this terminal; --auto-approve is refused unless the device is simulated.
  */
 import { createInterface } from 'node:readline/promises';
-import { parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
+import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
 import type { Command, CommandGroup } from '../device/cli/command.js';
 import { loadConfig } from '../device/config/config.js';
 import { OnepadError } from '../device/errors.js';
@@ -16,12 +16,22 @@ function mib(n: number): string {
   return `${(n / 1048576).toFixed(1)} MiB`;
 }
 
+const PAIR_OPTIONS = {
+  config: option('FILE', 'the device config (pairing.interface names the cable)'),
+  initiator: flag('this device starts the exchange (give this or --responder)'),
+  responder: flag('this device answers the exchange (give this or --initiator)'),
+  size: option('N[k|M|G]', 'pad size in bytes (k, M, G: powers of 1024)'),
+  'auto-approve': flag('accept the fingerprint without asking (only for a simulated device)'),
+} satisfies OptionSpecs;
+
 const pair: Command = {
   name: 'pair',
   usage:
     'pair --config FILE (--initiator | --responder) [--size N[k|M|G]] [--auto-approve]   make a pad with the device on the cable',
+  options: PAIR_OPTIONS,
+  example: 'pair --config /etc/onepad/config.json --initiator --size 64M',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['config', 'size'], ['initiator', 'responder', 'auto-approve']);
+    const args = parseArgs(ctx.argv, PAIR_OPTIONS);
     const initiator = args.options.has('initiator');
     if (initiator === args.options.has('responder')) {
       throw new OnepadError(

@@ -3,7 +3,7 @@
  * are the host's client commands against a device URL.
  */
 import type { Writable } from 'node:stream';
-import { parseArgs, stringOption } from '../device/cli/args.js';
+import { flag, type OptionSpecs, option, type ParsedArgs, parseArgs, stringOption } from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
 import { type Config, loadConfig } from '../device/config/config.js';
 import { autoApprove, type Confirmer } from '../device/confirm.js';
@@ -89,15 +89,24 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
+const DEVICE_OPTIONS = {
+  config: option('FILE', 'the device config (JSON, docs/RPC.md)'),
+  sim: flag('simulated hardware: the screen is served as a page on loopback'),
+  'auto-approve': flag('approve every request without a screen (only with --sim and device.simulated: INSECURE)'),
+  port: option('N', 'listen on this port instead of link.port (0: any free port)'),
+} satisfies OptionSpecs;
+
 function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
   return {
     name: 'device',
     usage:
       'device --config FILE [--sim] [--auto-approve] [--port N]   run the device: engine, confirmation, link server',
+    options: DEVICE_OPTIONS,
+    example: 'device --config /etc/onepad/config.json',
     async run(ctx) {
       let screen: Screen | undefined;
       try {
-        const args = parseArgs(ctx.argv, ['config', 'port'], ['sim', 'auto-approve']);
+        const args = parseArgs(ctx.argv, DEVICE_OPTIONS);
         const config = loadConfig(stringOption(args, 'config'));
         const sim = args.options.get('sim') === true;
         const portArg = args.options.get('port');
@@ -134,19 +143,31 @@ function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
   };
 }
 
-function clientFrom(args: ReturnType<typeof parseArgs>): LinkClient {
+function clientFrom(args: ParsedArgs): LinkClient {
   const url = stringOption(args, 'url', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL);
   const t = args.options.get('timeout');
   const timeoutMs = typeof t === 'string' ? Number(t) : undefined;
   return new LinkClient({ url, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
 }
 
+const URL_OPTION = option('URL', 'the device (default $ONEPAD_DEVICE_URL or the link address)');
+const TIMEOUT_OPTION = option('MS', 'give up after this many milliseconds');
+
+const PACKAGE_OPTIONS = {
+  to: option('NAME', 'the contact to encrypt for'),
+  url: URL_OPTION,
+  timeout: TIMEOUT_OPTION,
+  base64: flag('MESSAGE is bytes in base64, not text'),
+} satisfies OptionSpecs;
+
 const packageCommand: Command = {
   name: 'package',
   usage: 'package --to NAME [--url URL] [--timeout MS] [--base64] MESSAGE   print the package for MESSAGE',
+  options: PACKAGE_OPTIONS,
+  example: "package --to bob 'meet me at nine'",
   async run(ctx) {
     try {
-      const args = parseArgs(ctx.argv, ['to', 'url', 'timeout'], ['base64']);
+      const args = parseArgs(ctx.argv, PACKAGE_OPTIONS);
       const to = stringOption(args, 'to');
       if (args.positionals.length !== 1) {
         throw new OnepadError('INVALID_ARGUMENT', { argument: 'message' }, 'give exactly one message argument');
@@ -184,12 +205,16 @@ export function describeUnpackage(r: UnpackageResponse): { out: string[]; warn: 
   return { out, warn };
 }
 
+const UNPACKAGE_OPTIONS = { url: URL_OPTION, timeout: TIMEOUT_OPTION } satisfies OptionSpecs;
+
 const unpackageCommand: Command = {
   name: 'unpackage',
   usage: 'unpackage [--url URL] [--timeout MS] PACKAGE_BASE64   print sender, text and gap warnings',
+  options: UNPACKAGE_OPTIONS,
+  example: 'unpackage AQAAAAAAAAA...',
   async run(ctx) {
     try {
-      const args = parseArgs(ctx.argv, ['url', 'timeout']);
+      const args = parseArgs(ctx.argv, UNPACKAGE_OPTIONS);
       if (args.positionals.length !== 1) {
         throw new OnepadError('INVALID_ARGUMENT', { argument: 'package' }, 'give exactly one package argument');
       }

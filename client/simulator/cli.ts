@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, sizeOption, stringOption } from '../../device/cli/args.js';
+import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../../device/cli/args.js';
 import type { Command, CommandGroup } from '../../device/cli/command.js';
 import { LinkClient } from '../../rpc/client.js';
 import { ChatClient } from '../chat.js';
@@ -43,12 +43,22 @@ async function smoke(world: World, out: (s: string) => void): Promise<number> {
   return 0;
 }
 
+const SIMULATE_OPTIONS = {
+  dir: option('DIR', 'where the simulated data dirs live (default .onepad-sim)'),
+  fresh: flag('start over: remove the simulated data dirs first'),
+  port: option('N', 'serve the page on this port (default: any free port)'),
+  'pair-by-hand': flag('do not pair at start: compare the fingerprints and hold Match on the page'),
+  smoke: flag('run one message end to end in a temporary dir and exit (also ONEPAD_SMOKE=1)'),
+} satisfies OptionSpecs;
+
 const simulate: Command = {
   name: 'simulate',
   usage:
     'simulate [--dir DIR] [--fresh] [--port N] [--pair-by-hand] [--smoke]   two simulated devices, paired, with a page showing their screens',
+  options: SIMULATE_OPTIONS,
+  example: 'simulate --fresh --port 8080',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['dir', 'port'], ['fresh', 'pair-by-hand', 'smoke']);
+    const args = parseArgs(ctx.argv, SIMULATE_OPTIONS);
     const out = (s: string) => ctx.stdout.write(`${s}\n`);
     const isSmoke = args.options.has('smoke') || process.env.ONEPAD_SMOKE === '1';
     const tmp = isSmoke ? mkdtempSync(join(tmpdir(), 'onepad-smoke-')) : null;

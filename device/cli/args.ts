@@ -1,4 +1,43 @@
+/**
+ * Command arguments, declared per command and parsed by node:util `parseArgs`: `--flag value`, `--flag=value`,
+ * `--switch`, positionals, and `--` before positionals that start with a dash. Every option a command accepts
+ * is declared in its {@link OptionSpecs}, which is also what its `--help` lists (device/cli/help.ts).
+ *
+ * Declaring a command's options:
+ *
+ * ```ts
+ * const OPTIONS = {
+ *   'data-dir': option('DIR', 'the data dir to read'),
+ *   json: flag('print one JSON object instead of text'),
+ * } satisfies OptionSpecs;
+ * // in run(): const args = parseArgs(ctx.argv, OPTIONS);
+ * ```
+ */
+import { parseArgs as parseArgv } from 'node:util';
 import { OnepadError } from '../errors.js';
+
+/** One declared option of a command. */
+export interface OptionSpec {
+  /** `string` takes a value (`--dir DIR` or `--dir=DIR`); `boolean` is a switch (`--json`) and takes none. */
+  readonly type: 'string' | 'boolean';
+  /** What the value is, as `--help` shows it (`DIR`, `N`, `URL`); only for string options. */
+  readonly value?: string;
+  /** One line for `--help`. */
+  readonly help: string;
+}
+
+/** A command's options by long name (without the leading `--`). */
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** A string option whose value `--help` shows as `value`. */
+export function option(value: string, help: string): OptionSpec {
+  return { type: 'string', value, help };
+}
+
+/** A switch: present or absent, no value. */
+export function flag(help: string): OptionSpec {
+  return { type: 'boolean', help };
+}
 
 /** Parsed `--flag value`, `--flag=value` and `--switch` options, and the positional arguments. */
 export interface ParsedArgs {
@@ -7,39 +46,39 @@ export interface ParsedArgs {
 }
 
 /**
- * Parse command arguments. `switches` names the options that take no value.
+ * Parse command arguments against the command's declared options. A later occurrence of an option wins.
  *
- * @throws OnepadError INVALID_ARGUMENT for an option not in `known`, or a valued option without its value
+ * @throws OnepadError INVALID_ARGUMENT (details.option) for an option not declared in `specs` (short options
+ *   like `-x` included), a string option without its value, or a switch given a value (`--json=1`)
  */
-export function parseArgs(
-  argv: readonly string[],
-  known: readonly string[],
-  switches: readonly string[] = [],
-): ParsedArgs {
+export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedArgs {
+  const declared: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, spec] of Object.entries(specs)) declared[name] = { type: spec.type };
+  // Not strict: the tokens are checked here against `specs`, so every failure gets the registry's code.
+  const { tokens } = parseArgv({
+    args: [...argv],
+    options: declared,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const options = new Map<string, string | true>();
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
+  for (const t of tokens) {
+    if (t.kind === 'positional') positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    // Only long options are declared: `-x` (and a group like `-abc`) is unknown, whatever its letters are.
+    const spec = t.rawName.startsWith('--') && Object.hasOwn(specs, t.name) ? specs[t.name] : undefined;
+    if (!spec) throw new OnepadError('INVALID_ARGUMENT', { option: t.name }, `unknown option ${t.rawName}`);
+    if (spec.type === 'boolean') {
+      if (t.inlineValue) throw new OnepadError('INVALID_ARGUMENT', { option: t.name }, `--${t.name} takes no value`);
+      options.set(t.name, true);
+    } else {
+      if (t.value === undefined) {
+        throw new OnepadError('INVALID_ARGUMENT', { option: t.name }, `--${t.name} needs a value`);
+      }
+      options.set(t.name, t.value);
     }
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (!known.includes(name) && !switches.includes(name)) {
-      throw new OnepadError('INVALID_ARGUMENT', { option: name }, `unknown option --${name}`);
-    }
-    if (switches.includes(name)) {
-      options.set(name, true);
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new OnepadError('INVALID_ARGUMENT', { option: name }, `--${name} needs a value`);
-    options.set(name, value);
   }
   return { options, positionals };
 }

@@ -4,6 +4,7 @@
  * `onepad <command>` for groups with `topLevel: true`) to it.
  */
 import type { Writable } from 'node:stream';
+import type { OptionSpecs } from './args.js';
 
 /** What a command gets: its arguments after the command name, and where to write. */
 export interface CommandContext {
@@ -17,8 +18,12 @@ export interface CommandContext {
 /** One command. Resolves with the process exit code. */
 export interface Command {
   readonly name: string;
-  /** One line of usage, shown by `onepad help`. */
+  /** One line of usage, shown by `onepad help`: the synopsis, three spaces, what it does. */
   readonly usage: string;
+  /** Every option it accepts; its `--help` lists them, and its run() parses `argv` against them. */
+  readonly options: OptionSpecs;
+  /** One example command line, without the leading `onepad`, shown by its `--help`. */
+  readonly example: string;
   run(ctx: CommandContext): Promise<number>;
 }
 

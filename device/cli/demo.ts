@@ -10,12 +10,16 @@ import { autoApprove } from '../confirm.js';
 import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
 import { createPadPair } from '../pad-pair.js';
+import { parseArgs } from './args.js';
 import type { Command } from './command.js';
 
 export const demoCommand: Command = {
   name: 'demo',
   usage: 'demo   run the pad engine end to end with a seeded, INSECURE pad in a temporary dir',
+  options: {},
+  example: 'demo',
   async run(ctx) {
+    parseArgs(ctx.argv, {});
     const out = (s: string) => ctx.stdout.write(`${s}\n`);
     const root = mkdtempSync(join(tmpdir(), 'onepad-demo-'));
     try {

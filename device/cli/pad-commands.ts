@@ -8,7 +8,7 @@ import type { Confirmer } from '../confirm.js';
 import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
 import { createPadPair } from '../pad-pair.js';
-import { parseArgs, sizeOption, stringOption } from './args.js';
+import { type OptionSpecs, option, parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
 
 /** Offline use: the operator typed the command, so the command line is the approval. */
@@ -31,12 +31,24 @@ function write(ctx: CommandContext, line: string): void {
   ctx.stdout.write(`${line}\n`);
 }
 
+const CREATE_PAIR_OPTIONS = {
+  a: option('DIR', "side A's data dir (created if missing)"),
+  b: option('DIR', "side B's data dir (created if missing)"),
+  'name-a': option('NAME', 'the name side B knows side A by (default alice)'),
+  'name-b': option('NAME', 'the name side A knows side B by (default bob)'),
+  size: option('N[k|M|G]', 'pad size in bytes (k, M, G: powers of 1024)'),
+  seed: option('TEXT', 'make the pad from a seeded stream (INSECURE; give this or --source)'),
+  source: option('FILE', 'take the pad bytes from FILE (give this or --seed)'),
+} satisfies OptionSpecs;
+
 const createPair: Command = {
   name: 'create-pair',
   usage:
     'pad create-pair --a DIR --b DIR [--name-a alice] [--name-b bob] --size N[k|M|G] (--seed TEXT | --source FILE)   make the same INSECURE pad in two data dirs',
+  options: CREATE_PAIR_OPTIONS,
+  example: 'pad create-pair --a /tmp/alice --b /tmp/bob --size 1M --seed demo',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['a', 'b', 'name-a', 'name-b', 'size', 'seed', 'source']);
+    const args = parseArgs(ctx.argv, CREATE_PAIR_OPTIONS);
     const seed = args.options.get('seed');
     const file = args.options.get('source');
     if ((seed === undefined) === (file === undefined)) {
@@ -55,11 +67,15 @@ const createPair: Command = {
   },
 };
 
+const DIR_OPTIONS = { dir: option('DIR', 'the data dir') } satisfies OptionSpecs;
+
 const list: Command = {
   name: 'list',
   usage: 'pad list --dir DIR   list the pads of a data dir with what is left',
+  options: DIR_OPTIONS,
+  example: 'pad list --dir /tmp/alice',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['dir']);
+    const args = parseArgs(ctx.argv, DIR_OPTIONS);
     await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       for (const p of engine.pads()) {
         write(
@@ -72,11 +88,18 @@ const list: Command = {
   },
 };
 
+const EVENTS_OPTIONS = {
+  dir: option('DIR', 'the data dir'),
+  limit: option('N', 'how many events, newest first (default 20)'),
+} satisfies OptionSpecs;
+
 const events: Command = {
   name: 'events',
   usage: 'pad events --dir DIR [--limit N]   show the newest security events',
+  options: EVENTS_OPTIONS,
+  example: 'pad events --dir /tmp/alice --limit 5',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['dir', 'limit']);
+    const args = parseArgs(ctx.argv, EVENTS_OPTIONS);
     await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       for (const e of engine.events.recent(sizeOption(args, 'limit', 20))) {
         write(
@@ -89,11 +112,18 @@ const events: Command = {
   },
 };
 
+const OFFLINE_PACKAGE_OPTIONS = {
+  dir: option('DIR', 'the data dir'),
+  to: option('CONTACT', 'the contact whose pad encrypts it'),
+} satisfies OptionSpecs;
+
 const offlinePackage: Command = {
   name: 'package',
   usage: 'offline package --dir DIR --to CONTACT TEXT   package a message against a data dir, print base64',
+  options: OFFLINE_PACKAGE_OPTIONS,
+  example: 'offline package --dir /tmp/alice --to bob meet me at nine',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['dir', 'to']);
+    const args = parseArgs(ctx.argv, OFFLINE_PACKAGE_OPTIONS);
     const textArg = args.positionals.join(' ');
     await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
       const r = await engine.package(stringOption(args, 'to'), new TextEncoder().encode(textArg));
@@ -109,8 +139,10 @@ const offlinePackage: Command = {
 const offlineUnpackage: Command = {
   name: 'unpackage',
   usage: 'offline unpackage --dir DIR BASE64   unpackage against a data dir, print sender and text',
+  options: DIR_OPTIONS,
+  example: 'offline unpackage --dir /tmp/bob AQAAAAAAAAA...',
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ['dir']);
+    const args = parseArgs(ctx.argv, DIR_OPTIONS);
     const b64 = args.positionals[0];
     if (!b64) throw new OnepadError('INVALID_ARGUMENT', { argument: 'package' }, 'give the package in base64');
     await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {

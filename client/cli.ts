@@ -23,7 +23,7 @@ import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-con
 import { startRelay } from './relay-service.js';
 import { runSession } from './session.js';
 
-/** Print an error as device/cli/main.ts does and return its exit code (64 usage, 2 other). */
+/** Print an error as device/cli/dispatch.ts does and return its exit code (64 usage, 2 other). */
 function fail(ctx: { stderr: Writable }, e: unknown): number {
   if (isOnepadError(e)) {
     const details = Object.entries(e.details)

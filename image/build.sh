@@ -232,7 +232,7 @@ stage_rootfs() {
 	cp "$REPO/docs/IMAGE.md" "$app/docs/" 2>/dev/null || true
 	chown -R root:root "$app"
 	chmod -R u=rwX,go=rX "$app"
-	printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/onepad/dist/device/cli/main.js "$@"\n' >"$R/usr/bin/onepad"
+	printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/onepad/dist/device/service/main.js "$@"\n' >"$R/usr/bin/onepad"
 	chmod 755 "$R/usr/bin/onepad"
 
 	log "rootfs: units, network, firewall, user"

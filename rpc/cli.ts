@@ -19,7 +19,7 @@ function writeLine(out: Writable, line: string): void {
 }
 
 /**
- * Print an error as device/cli/main.ts does (`onepad: CODE: message`, plus its non-secret details) and return
+ * Print an error as device/cli/dispatch.ts does (`onepad: CODE: message`, plus its non-secret details) and return
  * its exit code: 64 for a usage error, 2 for any other.
  */
 function fail(ctx: CommandContext, e: unknown): number {

@@ -1,6 +1,6 @@
 /**
  * The shape of a CLI command group. Each area exports one group from its own cli module (hrng/cli.ts,
- * rpc/cli.ts, ...) and device/cli/main.ts dispatches `onepad <group> <command> [args]` (or a top-level
+ * rpc/cli.ts, ...) and device/service/main.ts dispatches `onepad <group> <command> [args]` (or a top-level
  * `onepad <command>` for groups with `topLevel: true`) to it.
  */
 import type { Writable } from 'node:stream';

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient, type ChatEvent } from '../../client/chat.js';
-import { type PageServer, startPageServer } from '../../client/simulator/page-server.js';
-import { startWorld, type World } from '../../client/simulator/world.js';
+import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
+import { startWorld, type World } from '../../device/service/simulator/world.js';
 import { LinkClient } from '../../rpc/client.js';
 import { buttonOnPage, hasChromium, launchChromium, waitForScreenOnPage } from '../helpers/browser.js';
 

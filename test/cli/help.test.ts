@@ -5,8 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { GROUPS } from '../../device/cli/commands.js';
 import { allCommands, runCli } from '../../device/cli/dispatch.js';
+import { GROUPS } from '../../device/service/commands.js';
 
 class Sink extends Writable {
   text = '';

@@ -48,7 +48,7 @@ async function startDevice(p: Pair, file: string, device: Record<string, unknown
   );
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
+    ['--import', 'tsx', 'device/service/main.ts', 'device', '--config', config, '--sim'],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runTs } from '../helpers/child.js';
 
-const CLI = 'device/cli/main.ts';
+const CLI = 'device/service/main.ts';
 const root = mkdtempSync(join(tmpdir(), 'onepad-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

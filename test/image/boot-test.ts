@@ -50,7 +50,7 @@ const RPC_PORT = 4747;
 const CLOSED_PORTS = [22, 80, 4748, 4750];
 
 function cli(args: string[]): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', ...args], {
+  return execFileSync(process.execPath, ['--import', 'tsx', 'device/service/main.ts', ...args], {
     cwd: REPO,
     encoding: 'utf8',
     timeout: 60_000,
@@ -63,7 +63,7 @@ function overlay(uid: number, gid: number, padDir: string) {
     '# Boot test only: simulated hardware, automatic approval.',
     '[Service]',
     'ExecStart=',
-    'ExecStart=/usr/bin/node --import /usr/lib/onepad/systemd/watchdog.mjs /usr/lib/onepad/dist/device/cli/main.js device --config /etc/onepad/boot-test.json --sim --auto-approve',
+    'ExecStart=/usr/bin/node --import /usr/lib/onepad/systemd/watchdog.mjs /usr/lib/onepad/dist/device/service/main.js device --config /etc/onepad/boot-test.json --sim --auto-approve',
     '',
   ].join('\n');
   const config = {

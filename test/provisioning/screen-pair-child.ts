@@ -4,10 +4,10 @@
  * its user would: Pair on home, Start or Join, and a hold on Match once the fingerprint is shown. Prints JSON lines.
  */
 
-import { holdButton, waitForScreen } from '../../client/simulator/touch.js';
 import { parseConfig } from '../../device/config/config.js';
 import { DeviceEngine } from '../../device/engine.js';
-import { startHosted } from '../../device/hosted.js';
+import { startHosted } from '../../device/service/hosted.js';
+import { holdButton, waitForScreen } from '../../device/service/simulator/touch.js';
 import { openDeviceScreen } from '../../display/device-screen.js';
 
 const [dataDir, name, iface, role] = process.argv.slice(2) as [string, string, string, 'start' | 'join'];

@@ -1,5 +1,5 @@
 /**
- * Runs one rpc/cli.ts command as a process, as device/cli/main.ts will: `node --import tsx cli-child.ts
+ * Runs one rpc/cli.ts command as a process, as device/service/main.ts does: `node --import tsx cli-child.ts
  * <command> [args]`. SIGTERM and SIGINT abort the command's signal.
  */
 import { rpcCommands } from '../../rpc/cli.js';

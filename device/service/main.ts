@@ -1,12 +1,12 @@
 #!/usr/bin/env node
+import { runCli } from '../cli/dispatch.js';
 /**
  * The `onepad` command: dispatches `onepad <group> <command> [args]`, or `onepad <command>` for top-level groups
- * (device/cli/dispatch.ts), over the groups of device/cli/commands.ts. `onepad <command> --help` shows the
+ * (device/cli/dispatch.ts), over the groups of device/service/commands.ts. `onepad <command> --help` shows the
  * command's options and an example. Errors print their stable code and fixed message (never secrets) and exit 2;
  * usage errors exit 64.
  */
 import { GROUPS } from './commands.js';
-import { runCli } from './dispatch.js';
 
 /** Run the CLI with `argv` (without node and script). Resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -5,16 +5,16 @@
  */
 
 import type { BindingInterface } from '@serialport/bindings-cpp';
-import type { DeviceScreen } from '../display/device-screen.js';
-import { createSources, fillerSettings } from '../hrng/factory.js';
-import { Filler } from '../hrng/filler.js';
-import { EntropyPool } from '../hrng/pool.js';
-import { pairOverLink } from '../provisioning/pair.js';
-import type { Config } from './config/config.js';
-import { prepareDataDir } from './data-dir.js';
-import { EventLog } from './events.js';
-import { Ledger } from './ledger/ledger.js';
-import { sleepUnlessAborted } from './sleep.js';
+import type { DeviceScreen } from '../../display/device-screen.js';
+import { createSources, fillerSettings } from '../../hrng/factory.js';
+import { Filler } from '../../hrng/filler.js';
+import { EntropyPool } from '../../hrng/pool.js';
+import { pairOverLink } from '../../provisioning/pair.js';
+import type { Config } from '../config/config.js';
+import { prepareDataDir } from '../data-dir.js';
+import { EventLog } from '../events.js';
+import { Ledger } from '../ledger/ledger.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 export interface HostedOptions {
   readonly config: Config;

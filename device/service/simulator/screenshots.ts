@@ -1,12 +1,12 @@
 /**
- * `node --import tsx client/simulator/screenshots.ts`: regenerate the README's screenshots (docs/images/) from the
+ * `node --import tsx device/service/simulator/screenshots.ts`: regenerate the README's screenshots (docs/images/) from the
  * simulator: the page in Debian's chromium (playwright-core), and single screens straight from the simulated sink.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { LinkClient } from '../../rpc/client.js';
+import { LinkClient } from '../../../rpc/client.js';
 import { startPageServer } from './page-server.js';
 import { holdButton, waitForScreen } from './touch.js';
 import { startWorld } from './world.js';

@@ -2,8 +2,8 @@
  * Driving a simulated screen as a person would, by button id: find the button in the screen's debug layout and
  * press it there (a hold lasts real time, so the device UI's own timers see it).
  */
-import type { DeviceScreen } from '../../display/device-screen.js';
-import type { ScreenId } from '../../display/screen-types.js';
+import type { DeviceScreen } from '../../../display/device-screen.js';
+import type { ScreenId } from '../../../display/screen-types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

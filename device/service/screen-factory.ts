@@ -1,16 +1,17 @@
 /**
  * The screen `onepad device` runs with: the device screen (display/device-screen.ts), and, once the engine is open,
- * the parts hosted beside it (the pool filler and pairing from the screen, device/hosted.ts).
+ * the parts hosted beside it (the pool filler and pairing from the screen, device/service/hosted.ts).
  */
-import { startPageServer } from '../client/simulator/page-server.js';
-import { openDeviceScreen } from '../display/device-screen.js';
-import { runSetup } from '../display/setup-flow.js';
-import { needsSerial } from '../hrng/factory.js';
-import type { Screen } from '../rpc/cli.js';
-import type { Config } from './config/config.js';
-import { prepareDataDir } from './data-dir.js';
+
+import { openDeviceScreen } from '../../display/device-screen.js';
+import { runSetup } from '../../display/setup-flow.js';
+import { needsSerial } from '../../hrng/factory.js';
+import type { Screen } from '../../rpc/cli.js';
+import type { Config } from '../config/config.js';
+import { prepareDataDir } from '../data-dir.js';
+import { needsSetup, SETUP_WORDS, withIdentity, writeIdentity } from '../identity.js';
 import { type Hosted, startHosted } from './hosted.js';
-import { needsSetup, SETUP_WORDS, withIdentity, writeIdentity } from './identity.js';
+import { startPageServer } from './simulator/page-server.js';
 
 /**
  * Open the device's screen and host the filler and pairing once the engine is up. On first boot (no identity saved

@@ -2,14 +2,14 @@
  * Every command group of `onepad`, in `onepad help` order. Importing this file runs nothing.
  */
 import { chatCommands } from '../../client/cli.js';
-import { simulatorCommands } from '../../client/simulator/cli.js';
 import { hrngCommands } from '../../hrng/cli.js';
 import { pairingCommands } from '../../provisioning/cli.js';
 import { rpcCommandGroup } from '../../rpc/cli.js';
-import { openHostedScreen } from '../screen-factory.js';
-import type { CommandGroup } from './command.js';
-import { demoCommand } from './demo.js';
-import { offlineCommands, padCommands } from './pad-commands.js';
+import type { CommandGroup } from '../cli/command.js';
+import { demoCommand } from '../cli/demo.js';
+import { offlineCommands, padCommands } from '../cli/pad-commands.js';
+import { openHostedScreen } from './screen-factory.js';
+import { simulatorCommands } from './simulator/cli.js';
 
 export const GROUPS: readonly CommandGroup[] = [
   { name: '', topLevel: true, commands: [demoCommand] },

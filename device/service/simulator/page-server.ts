@@ -4,7 +4,7 @@
  * Requests whose Host header is not this server's loopback address are refused (no DNS rebinding).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { DeviceScreen } from '../../display/device-screen.js';
+import type { DeviceScreen } from '../../../display/device-screen.js';
 import { simulatorPage } from './page.js';
 
 export interface PageServer {

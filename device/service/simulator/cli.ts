@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../../device/cli/args.js';
-import type { Command, CommandGroup } from '../../device/cli/command.js';
-import { LinkClient } from '../../rpc/client.js';
-import { ChatClient } from '../chat.js';
+import { ChatClient } from '../../../client/chat.js';
+import { LinkClient } from '../../../rpc/client.js';
+import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../../cli/args.js';
+import type { Command, CommandGroup } from '../../cli/command.js';
 import { startPageServer } from './page-server.js';
 import { holdButton, waitForScreen } from './touch.js';
 import { startWorld, type World } from './world.js';

@@ -164,7 +164,7 @@ export function build(deps: RpcDeps): RpcServer {
   app.addHook('onRequest', async (request, reply) => {
     if (!isPeer(request.socket.remoteAddress)) return sendError(reply, new OnepadError('PEER_REFUSED'));
     // Not the laptop's own software: a web page (DNS rebinding, a form) or a request naming another host.
-    const web = webRefusal(request.headers, {
+    const web = webRefusal(request.raw.url, request.headers, {
       // Bound to a wildcard (simulated only): the address the client connected to.
       address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
       port: request.socket.localPort ?? config.link.port,

@@ -48,9 +48,17 @@ export function hostRefusal(host: string | undefined, expected: ExpectedHost): s
 /**
  * Refuse a request a browser made, or one that names another host.
  *
+ * @param target - the request target as received (`request.raw.url`)
  * @returns HOST_REFUSED (details.reason) or ORIGIN_REFUSED (details.header), or null for a request to answer
  */
-export function webRefusal(headers: IncomingHttpHeaders, expected: ExpectedHost): OnepadError | null {
+export function webRefusal(
+  target: string | undefined,
+  headers: IncomingHttpHeaders,
+  expected: ExpectedHost,
+): OnepadError | null {
+  // An absolute-form target (`POST http://name/...`) overrides Host (RFC 9112 3.2.2); only a proxy is sent one.
+  if (target === undefined || !target.startsWith('/'))
+    return new OnepadError('HOST_REFUSED', { reason: 'not origin-form' });
   const reason = hostRefusal(headers.host, expected);
   if (reason !== null) return new OnepadError('HOST_REFUSED', { reason });
   if (headers.origin !== undefined) return new OnepadError('ORIGIN_REFUSED', { header: 'origin' });

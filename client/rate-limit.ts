@@ -23,26 +23,34 @@ export class RateLimiter {
   }
 
   /**
-   * Take one token for `key` at time `now`.
+   * Take `cost` tokens (one send, or a package's bytes) for `key` at time `now`; nothing is taken when refused.
    *
-   * @returns 0 when allowed, else the milliseconds until one token is available
+   * @returns 0 when allowed, else the milliseconds until `cost` tokens are available
    */
-  take(key: string, now: number): number {
+  take(key: string, now: number, cost = 1): number {
     const b = this.buckets.get(key);
     let tokens = this.rate.burst;
     if (b) tokens = Math.min(this.rate.burst, b.tokens + Math.max(0, now - b.at) * this.perMs);
-    if (tokens < 1) {
+    if (tokens < cost) {
       if (b) {
         b.tokens = tokens;
         b.at = Math.max(now, b.at);
       }
-      return Math.ceil((1 - tokens) / this.perMs);
+      return Math.ceil((cost - tokens) / this.perMs);
     }
     // Re-insert so the Map's order is least recently used first.
     this.buckets.delete(key);
-    this.buckets.set(key, { tokens: tokens - 1, at: now });
+    this.buckets.set(key, { tokens: tokens - cost, at: now });
     if (this.buckets.size > this.maxKeys) this.prune(now);
     return 0;
+  }
+
+  /** The milliseconds until `cost` tokens are available for `key` (0: now), taking nothing. */
+  peek(key: string, now: number, cost = 1): number {
+    const b = this.buckets.get(key);
+    if (!b) return cost <= this.rate.burst ? 0 : Number.POSITIVE_INFINITY;
+    const tokens = Math.min(this.rate.burst, b.tokens + Math.max(0, now - b.at) * this.perMs);
+    return tokens >= cost ? 0 : Math.ceil((cost - tokens) / this.perMs);
   }
 
   /** Drop buckets that are full again, then the least recently used beyond `maxKeys`. */

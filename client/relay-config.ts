@@ -15,6 +15,27 @@ export interface RateConfig {
   readonly perMinute: number;
 }
 
+/**
+ * Limits per source address (an IPv6 source counts by its /64, which one host can fill with addresses at will).
+ * Honest users on one address (a NAT) share them.
+ */
+export interface PerSourceConfig {
+  /** Simultaneous connections from one source; more are closed at once. */
+  readonly maxConnections: number;
+  /** New names one source may register: `burst` at once, refilled at `perHour`. */
+  readonly names: { readonly burst: number; readonly perHour: number };
+  /** Sends from one source, whatever names it uses. */
+  readonly sends: RateConfig;
+  /** Package bytes (decoded) one source may send: `burst` at once, refilled at `perMinute`. */
+  readonly bytes: RateConfig;
+  /** Messages from one source waiting at the relay (its share of `maxWaitingTotal`). */
+  readonly maxWaiting: number;
+  /** Package bytes from one source waiting at the relay. */
+  readonly maxWaitingBytes: number;
+  /** Messages from one source waiting for any one recipient (its share of `maxWaitingPerRecipient`). */
+  readonly maxWaitingPerRecipient: number;
+}
+
 /** Everything the relay is told. */
 export interface RelayConfig {
   /** The address the relay binds to, and nothing else. */
@@ -37,6 +58,13 @@ export interface RelayConfig {
   /** Most messages one fetch returns (also the most refs one ack takes). */
   readonly maxFetch: number;
   readonly rate: RateConfig;
+  readonly perSource: PerSourceConfig;
+  /** Simultaneous connections in all. */
+  readonly maxConnections: number;
+  /** Time allowed to receive a request's headers (a slow client is cut off with REQUEST_TIMEOUT). */
+  readonly headersTimeoutMs: number;
+  /** Time allowed to receive a whole request. */
+  readonly requestTimeoutMs: number;
   /** pino level of the relay's log (method, path without query, status; never names or bodies). */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
@@ -70,6 +98,47 @@ export const relayConfigSchema = {
       additionalProperties: false,
       default: {},
     },
+    perSource: {
+      type: 'object',
+      properties: {
+        maxConnections: { type: 'integer', minimum: 1, maximum: 10000, default: 8 },
+        names: {
+          type: 'object',
+          properties: {
+            burst: { type: 'integer', minimum: 1, maximum: 100000, default: 5 },
+            perHour: { type: 'integer', minimum: 1, maximum: 1000000, default: 10 },
+          },
+          additionalProperties: false,
+          default: {},
+        },
+        sends: {
+          type: 'object',
+          properties: {
+            burst: { type: 'integer', minimum: 1, maximum: 100000, default: 30 },
+            perMinute: { type: 'integer', minimum: 1, maximum: 1000000, default: 60 },
+          },
+          additionalProperties: false,
+          default: {},
+        },
+        bytes: {
+          type: 'object',
+          properties: {
+            burst: { type: 'integer', minimum: 1, maximum: 1073741824, default: 8388608 },
+            perMinute: { type: 'integer', minimum: 1, maximum: 1073741824, default: 4194304 },
+          },
+          additionalProperties: false,
+          default: {},
+        },
+        maxWaiting: { type: 'integer', minimum: 1, maximum: 10000000, default: 2000 },
+        maxWaitingBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 134217728 },
+        maxWaitingPerRecipient: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+      },
+      additionalProperties: false,
+      default: {},
+    },
+    maxConnections: { type: 'integer', minimum: 1, maximum: 100000, default: 256 },
+    headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 5000 },
+    requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 15000 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info' },
   },
   required: ['dbPath'],
@@ -95,6 +164,12 @@ export function parseRelayConfig(raw: unknown, baseDir = process.cwd()): RelayCo
     throw new OnepadError('CONFIG_INVALID', { field, reason: err?.message ?? 'invalid' }, field);
   }
   copy.dbPath = resolve(baseDir, copy.dbPath as string);
+  const per = copy.perSource as { bytes: RateConfig; names: object; sends: object };
+  if (per.bytes.burst < (copy.maxPackageBytes as number)) {
+    // A bucket smaller than one package would refuse the largest package forever.
+    throw new OnepadError('CONFIG_INVALID', { field: 'perSource.bytes.burst', reason: 'below maxPackageBytes' });
+  }
+  for (const o of [per.bytes, per.names, per.sends, per]) Object.freeze(o);
   Object.freeze(copy.rate);
   return Object.freeze(copy) as unknown as RelayConfig;
 }

@@ -10,6 +10,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, encodeBase64 } from '../rpc/codec.js';
 import { faultSummary, installErrorHandlers, sendNotFound } from '../rpc/errors.js';
+import { answerExpectations, clientErrorHandler } from '../rpc/http-guards.js';
+import { installStrictJson } from '../rpc/json-body.js';
+import { bestEffortLog } from '../rpc/log-stream.js';
 import { STRICT_FASTIFY_OPTIONS } from '../rpc/strict-options.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RelayConfig } from './relay-config.js';
@@ -23,6 +26,7 @@ import {
   type SendResponse,
   TOKEN_PATTERN,
 } from './relay-protocol.js';
+import { limitConnectionsPerSource, type SourceConnections, SourceTagger, sourceKey } from './relay-sources.js';
 import type { RelayStore } from './relay-store.js';
 
 /** What {@link buildRelay} needs. */
@@ -39,10 +43,11 @@ export interface RelayDeps {
 export type RelayServer = FastifyInstance & {
   /** Delete expired messages now. Returns how many. */
   readonly sweepNow: () => number;
+  /** Open connections per source address, and the peak. */
+  readonly sourceConnections: SourceConnections;
 };
 
 const TOKEN_RE = new RegExp(TOKEN_PATTERN);
-const BAD_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** The bearer token of a request, or null when absent or not of the token's shape. */
 function bearer(request: FastifyRequest): string | null {
@@ -54,6 +59,9 @@ function bearer(request: FastifyRequest): string | null {
 
 /**
  * Build the relay (not listening). A sweep of expired messages runs every `sweepIntervalMs` while it is open.
+ *
+ * Limits per name (`rate`) and per source address (`perSource`: connections, new names, sends, bytes, and its
+ * share of what waits, in all and for each recipient) keep one client from shutting others out.
  */
 export function buildRelay(deps: RelayDeps): RelayServer {
   const { config, store } = deps;
@@ -61,12 +69,17 @@ export function buildRelay(deps: RelayDeps): RelayServer {
   const maxPackageBase64 = base64Length(config.maxPackageBytes);
   const schemas = relayRouteSchemas({ maxPackageBase64, maxFetch: config.maxFetch });
   const limiter = new RateLimiter(config.rate, config.maxNames);
+  const per = config.perSource;
+  const sourceNames = new RateLimiter({ burst: per.names.burst, perMinute: per.names.perHour / 60 });
+  const sourceSends = new RateLimiter(per.sends);
+  const sourceBytes = new RateLimiter(per.bytes);
+  const tagger = new SourceTagger();
 
   const app = Fastify({
     logger: deps.logStream
       ? {
           level: config.logLevel,
-          stream: deps.logStream,
+          stream: bestEffortLog(deps.logStream),
           // Method, path without its query (which names the recipient), status. No names, bodies or addresses.
           serializers: {
             req: (req: { method?: string; url?: string }) => ({
@@ -80,27 +93,32 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     bodyLimit: maxPackageBase64 + 1024,
     connectionTimeout: 60_000,
     keepAliveTimeout: 5_000,
-    requestTimeout: 30_000,
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+      connectionsCheckingInterval: 250,
+      requireHostHeader: false,
+    },
     forceCloseConnections: true,
     ...STRICT_FASTIFY_OPTIONS,
     frameworkErrors: (_err, _request, reply) => {
       sendNotFound(reply);
     },
-    clientErrorHandler: (_err, socket) => {
-      if (socket.writable) socket.end(BAD_REQUEST_RESPONSE);
-      socket.destroySoon();
-    },
+    clientErrorHandler: clientErrorHandler(),
   });
-  app.server.maxConnections = 256;
+  app.server.maxConnections = config.maxConnections;
+  app.decorate('sourceConnections', limitConnectionsPerSource(app.server, per.maxConnections));
+  answerExpectations(app.server);
   app.removeContentTypeParser('text/plain');
+  installStrictJson(app);
 
   const sweepNow = () => store.sweep(now() - config.retentionMs);
   app.decorate('sweepNow', sweepNow);
   const timer = setInterval(() => {
     try {
       sweepNow();
-      limiter.prune(now());
+      const t = now();
+      for (const l of [limiter, sourceNames, sourceSends, sourceBytes]) l.prune(t);
     } catch (e) {
       app.log.error({ fault: faultSummary(e) }, 'sweep failed');
     }
@@ -110,10 +128,25 @@ export function buildRelay(deps: RelayDeps): RelayServer {
 
   installErrorHandlers(app);
 
-  /** @throws OnepadError RELAY_UNAUTHORIZED unless the request carries the token registered for `name` */
+  // A source out of sends is refused before its body is read: a flood costs the relay no parsing.
+  app.addHook('onRequest', async (request) => {
+    if (request.method !== 'POST' || !request.url.startsWith('/messages')) return;
+    const wait = sourceSends.peek(sourceKey(request.socket.remoteAddress), now());
+    if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'source', retryAfterMs: wait });
+  });
+
+  /**
+   * @throws OnepadError RELAY_UNAUTHORIZED unless the request carries the token registered for `name`;
+   *   RELAY_RATE_LIMITED (scope `names`) when `name` is new and its source registered its share of names
+   */
   const authenticate = (request: FastifyRequest, name: string): void => {
     const token = bearer(request);
-    if (token === null || !store.authenticate(name, token, now())) {
+    const t = now();
+    const mayRegister = () => {
+      const wait = sourceNames.take(sourceKey(request.socket.remoteAddress), t);
+      if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'names', retryAfterMs: wait });
+    };
+    if (token === null || !store.authenticate(name, token, t, mayRegister)) {
       throw new OnepadError('RELAY_UNAUTHORIZED', { reason: token === null ? 'no token' : 'wrong token' });
     }
   };
@@ -128,9 +161,19 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     const t = now();
     const wait = limiter.take(body.from, t);
     if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { retryAfterMs: wait });
+    const source = sourceKey(request.socket.remoteAddress);
+    const sendWait = sourceSends.take(source, t);
+    if (sendWait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'source', retryAfterMs: sendWait });
+    const byteWait = sourceBytes.take(source, t, pkg.length);
+    if (byteWait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'bytes', retryAfterMs: byteWait });
     let ref: number;
     try {
-      ref = store.insert(body.from, body.to, pkg, t);
+      ref = store.insert(body.from, body.to, pkg, t, {
+        tag: tagger.tag(source),
+        maxWaiting: per.maxWaiting,
+        maxWaitingBytes: per.maxWaitingBytes,
+        maxWaitingPerRecipient: per.maxWaitingPerRecipient,
+      });
     } catch (e) {
       if (e instanceof OnepadError) throw e;
       // Disk full, I/O error: nothing was stored, and the sender may try again.

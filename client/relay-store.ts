@@ -1,7 +1,10 @@
 /**
  * The relay's storage: waiting messages and registered names in one SQLite file (WAL, synchronous=FULL, so an
  * answered send survives a crash of the relay). It holds only what it must: sender, recipient, size, time and
- * the opaque package; for names, a hash of the token and the registration time.
+ * the opaque package; for names, a hash of the token and the registration time. To hold each source address to
+ * its share, a message also carries a tag of the address it came from: a keyed hash whose key lives only in the
+ * relay's memory (a new one at each start), so the file never reveals an address, and after a restart the tags
+ * of older messages match no one (they count against no source's share until they are gone).
  *
  * Refs come from an AUTOINCREMENT key, so they only grow, even after the newest message was deleted: "after a
  * reference number" never misses a message.
@@ -22,6 +25,15 @@ export interface StoredMessage {
   readonly package: Uint8Array;
 }
 
+/** A source's share, checked on insert together with the store's own limits. */
+export interface SourceQuota {
+  /** The source's tag (see {@link RelayStore}); opaque bytes. */
+  readonly tag: Uint8Array;
+  readonly maxWaiting: number;
+  readonly maxWaitingBytes: number;
+  readonly maxWaitingPerRecipient: number;
+}
+
 /** Limits the store enforces on insert. */
 export interface StoreLimits {
   readonly maxWaitingPerRecipient: number;
@@ -29,7 +41,7 @@ export interface StoreLimits {
   readonly maxNames: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   ref INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,8 +49,10 @@ CREATE TABLE IF NOT EXISTS messages (
   recipient TEXT NOT NULL,
   size INTEGER NOT NULL,
   time INTEGER NOT NULL,
-  package BLOB NOT NULL
+  package BLOB NOT NULL,
+  source BLOB
 );
+CREATE INDEX IF NOT EXISTS messages_source ON messages (source, recipient, size);
 CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, ref);
 CREATE INDEX IF NOT EXISTS messages_time ON messages (time);
 CREATE TABLE IF NOT EXISTS names (
@@ -46,6 +60,11 @@ CREATE TABLE IF NOT EXISTS names (
   token_hash BLOB NOT NULL,
   registered INTEGER NOT NULL
 );
+`;
+/** Version 1 had no source tags: its messages count against no source. */
+const MIGRATE_1_TO_2 = `
+ALTER TABLE messages ADD COLUMN source BLOB;
+CREATE INDEX IF NOT EXISTS messages_source ON messages (source, recipient, size);
 `;
 
 interface Row {
@@ -75,8 +94,14 @@ export class RelayStore {
     this.stmts = {
       countTo: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE recipient = ?'),
       countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM messages'),
-      insert: db.prepare<[string, string, number, number, Buffer]>(
-        'INSERT INTO messages (sender, recipient, size, time, package) VALUES (?, ?, ?, ?, ?)',
+      insert: db.prepare<[string, string, number, number, Buffer, Buffer | null]>(
+        'INSERT INTO messages (sender, recipient, size, time, package, source) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      countSource: db.prepare<[Buffer], { n: number; bytes: number }>(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages WHERE source = ?',
+      ),
+      countSourceTo: db.prepare<[Buffer, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM messages WHERE source = ? AND recipient = ?',
       ),
       fetch: db.prepare<[string, number, number, number], Row>(
         'SELECT * FROM messages WHERE recipient = ? AND ref > ? AND time >= ? ORDER BY ref LIMIT ?',
@@ -110,6 +135,7 @@ export class RelayStore {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new OnepadError('STORAGE_FAILED', { reason: 'schema too new', version });
       db.transaction(() => {
+        if (version === 1) db.exec(MIGRATE_1_TO_2);
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
@@ -124,10 +150,12 @@ export class RelayStore {
   /**
    * Check `token` against the one registered for `name`; register it when the name is new (first use).
    *
+   * @param mayRegister - asked (inside the transaction) before a new name is registered; it throws to refuse
    * @returns true when the token matches or was just registered
-   * @throws OnepadError RELAY_FULL (scope names) when a new name would exceed `maxNames`
+   * @throws OnepadError RELAY_FULL (scope names) when a new name would exceed `maxNames`; whatever `mayRegister`
+   *   throws
    */
-  authenticate(name: string, token: string, now: number): boolean {
+  authenticate(name: string, token: string, now: number, mayRegister?: () => void): boolean {
     const given = Buffer.from(tokenHash(token));
     return this.db.transaction(() => {
       const row = this.stmts.name.get(name);
@@ -135,6 +163,7 @@ export class RelayStore {
       if ((this.stmts.countNames.get()?.n ?? 0) >= this.limits.maxNames) {
         throw new OnepadError('RELAY_FULL', { scope: 'names', max: this.limits.maxNames });
       }
+      mayRegister?.();
       this.stmts.addName.run(name, given, now);
       return true;
     })();
@@ -143,11 +172,26 @@ export class RelayStore {
   /**
    * Store a message; committed (fsynced) before it returns.
    *
+   * @param source - the sending source's tag and share; without it only the store's own limits apply
    * @returns its ref
-   * @throws OnepadError RELAY_FULL (scope recipient or total) when a limit is reached; nothing is stored then
+   * @throws OnepadError RELAY_FULL (scope `recipient`, `total`, `source`, `source-bytes` or `source-recipient`)
+   *   when a limit is reached; nothing is stored then
    */
-  insert(from: string, to: string, pkg: Uint8Array, now: number): number {
+  insert(from: string, to: string, pkg: Uint8Array, now: number, source?: SourceQuota): number {
     return this.db.transaction(() => {
+      const tag = source ? Buffer.from(source.tag) : null;
+      if (source && tag) {
+        const mine = this.stmts.countSource.get(tag) ?? { n: 0, bytes: 0 };
+        if (mine.n >= source.maxWaiting) {
+          throw new OnepadError('RELAY_FULL', { scope: 'source', max: source.maxWaiting });
+        }
+        if (mine.bytes + pkg.length > source.maxWaitingBytes) {
+          throw new OnepadError('RELAY_FULL', { scope: 'source-bytes', max: source.maxWaitingBytes });
+        }
+        if ((this.stmts.countSourceTo.get(tag, to)?.n ?? 0) >= source.maxWaitingPerRecipient) {
+          throw new OnepadError('RELAY_FULL', { scope: 'source-recipient', max: source.maxWaitingPerRecipient });
+        }
+      }
       const forTo = this.stmts.countTo.get(to)?.n ?? 0;
       if (forTo >= this.limits.maxWaitingPerRecipient) {
         throw new OnepadError('RELAY_FULL', { scope: 'recipient', max: this.limits.maxWaitingPerRecipient });
@@ -156,7 +200,7 @@ export class RelayStore {
       if (all >= this.limits.maxWaitingTotal) {
         throw new OnepadError('RELAY_FULL', { scope: 'total', max: this.limits.maxWaitingTotal });
       }
-      const r = this.stmts.insert.run(from, to, pkg.length, now, Buffer.from(pkg));
+      const r = this.stmts.insert.run(from, to, pkg.length, now, Buffer.from(pkg), tag);
       return Number(r.lastInsertRowid);
     })();
   }

@@ -61,6 +61,11 @@ export const ERRORS = {
   INTERNAL: { status: 500, message: 'internal error' },
   LINK_UNREACHABLE: { status: 502, message: 'the device could not be reached on the link' },
   BAD_RESPONSE: { status: 502, message: 'the device answered outside the protocol' },
+  HOST_REFUSED: { status: 421, message: 'the Host header does not name the link address and port' },
+  ORIGIN_REFUSED: { status: 403, message: 'requests made by a web page are refused' },
+  EXPECTATION_FAILED: { status: 417, message: 'the request has an expectation the server does not meet' },
+  REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'the request headers are larger than the limit' },
 
   // --- hardware RNG ---
   HRNG_SOURCE_UNAVAILABLE: { status: 503, message: 'the entropy source cannot be opened' },

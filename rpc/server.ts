@@ -10,6 +10,10 @@ import type { PackageResult, UnpackageResult } from '../device/engine-types.js';
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, decodeTextOrNull, encodeBase64, encodeText } from './codec.js';
 import { installErrorHandlers, sendError, sendNotFound } from './errors.js';
+import { answerExpectations, clientErrorHandler } from './http-guards.js';
+import { installStrictJson } from './json-body.js';
+import { checkLinkAddress, isWildcard } from './link-address.js';
+import { bestEffortLog, type LogStream } from './log-stream.js';
 import {
   type PackageRequest,
   type PackageResponse,
@@ -21,6 +25,10 @@ import {
 } from './protocol.js';
 import { SerialQueue } from './queue.js';
 import { STRICT_FASTIFY_OPTIONS } from './strict-options.js';
+import { plainAddress, webRefusal } from './web-guard.js';
+
+export { isWildcard } from './link-address.js';
+export type { LogStream } from './log-stream.js';
 
 /** What the server needs of the engine (device/engine.ts DeviceEngine satisfies it). */
 export interface RpcEngine {
@@ -28,17 +36,12 @@ export interface RpcEngine {
   unpackage(bytes: Uint8Array, signal?: AbortSignal): Promise<UnpackageResult>;
 }
 
-/** A pino destination: anything with write(). */
-export interface LogStream {
-  write(line: string): unknown;
-}
-
 /** What {@link build} is given. */
 export interface RpcDeps {
   /** The engine; its confirmer asks the user. */
   readonly engine: RpcEngine;
   readonly config: Pick<Config, 'engine' | 'confirm' | 'link'>;
-  /** Log through pino to this stream at `link.logLevel`; no logging when absent. */
+  /** Log through pino to this stream at `link.logLevel`, best-effort (a failed write is dropped); none when absent. */
   readonly logStream?: LogStream;
 }
 
@@ -70,12 +73,6 @@ export function serverTimeouts(config: Pick<Config, 'confirm' | 'link'>): Server
   };
 }
 
-/** The address without an IPv4-mapped IPv6 prefix. */
-function plainAddress(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m ? (m[1] as string) : address;
-}
-
 /**
  * A predicate that is true for exactly the configured peer address (any textual form of it).
  *
@@ -94,9 +91,6 @@ export function peerMatcher(peer: string): (remote: string | undefined) => boole
     return rf === family && list.check(r, rf === 4 ? 'ipv4' : 'ipv6');
   };
 }
-
-const BAD_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
-const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** A signal aborted when the client goes away before its answer was written. */
 function clientGone(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
@@ -120,12 +114,13 @@ export function build(deps: RpcDeps): RpcServer {
   const timeouts = serverTimeouts(config);
   const isPeer = peerMatcher(config.link.peer);
   const queue = new SerialQueue(config.confirm.queueLength);
+  const wildcard = isWildcard(config.link.address);
 
   const app = Fastify({
     logger: deps.logStream
       ? {
           level: config.link.logLevel,
-          stream: deps.logStream,
+          stream: bestEffortLog(deps.logStream),
           // Never bodies or headers: method, path and source only; status on completion.
           serializers: {
             req: (req: { method?: string; url?: string; socket?: { remoteAddress?: string } }) => ({
@@ -141,20 +136,18 @@ export function build(deps: RpcDeps): RpcServer {
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     requestTimeout: timeouts.requestTimeout,
-    http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: 250 },
+    // No Host is refused by the onRequest hook with a registry code, not by Node's own bodyless 400.
+    http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: 250, requireHostHeader: false },
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     ...STRICT_FASTIFY_OPTIONS,
     frameworkErrors: (_err, _request, reply) => {
       sendNotFound(reply);
     },
-    clientErrorHandler: (err, socket) => {
-      // A malformed or too slow HTTP message: a fixed 400 or 408 without a body, then the socket is closed.
-      const timedOut = (err as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      if (socket.writable) socket.end(timedOut ? TIMEOUT_RESPONSE : BAD_REQUEST_RESPONSE);
-      socket.destroySoon();
-    },
+    // A malformed, too slow or too large HTTP message: one fixed registry answer, then the socket is closed.
+    clientErrorHandler: clientErrorHandler(),
   });
+  answerExpectations(app.server);
 
   app.server.maxConnections = config.link.maxConnections;
   app.server.on('connection', (socket) => {
@@ -162,13 +155,21 @@ export function build(deps: RpcDeps): RpcServer {
     if (!isPeer(socket.remoteAddress)) socket.destroy();
   });
 
-  // JSON only: drop the text/plain parser fastify registers by default.
+  // JSON only, strict UTF-8: drop the text/plain parser fastify registers by default.
   app.removeContentTypeParser('text/plain');
+  installStrictJson(app);
 
   app.decorate('rpcQueue', queue);
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isPeer(request.socket.remoteAddress)) return sendError(reply, new OnepadError('PEER_REFUSED'));
+    // Not the laptop's own software: a web page (DNS rebinding, a form) or a request naming another host.
+    const web = webRefusal(request.raw.url, request.headers, {
+      // Bound to a wildcard (simulated only): the address the client connected to.
+      address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
+      port: request.socket.localPort ?? config.link.port,
+    });
+    if (web) return sendError(reply, web);
     if (queue.isClosed) return sendError(reply, new OnepadError('SHUTTING_DOWN'));
     return undefined;
   });
@@ -243,37 +244,22 @@ export function build(deps: RpcDeps): RpcServer {
   return app as unknown as RpcServer;
 }
 
-/** True for an address that means "every interface". */
-export function isWildcard(address: string): boolean {
-  const a = plainAddress(address);
-  const family = isIP(a);
-  if (family === 4) return a === '0.0.0.0';
-  if (family === 6) {
-    const any = new BlockList();
-    any.addAddress('::', 'ipv6');
-    return any.check(a, 'ipv6');
-  }
-  return false;
-}
-
 /**
  * Bind the server to `link.address:link.port` and nothing else.
  *
  * @param opts.simulated - the device is simulated: a wildcard address is then allowed (for development only)
  * @param opts.port - override `link.port` (tests pass 0 for any free port)
  * @returns the bound address and port
- * @throws OnepadError LINK_ADDRESS_REFUSED when the address is not an IP, or a wildcard on a real device
+ * @throws OnepadError LINK_ADDRESS_REFUSED when the address is not one unicast host address (rpc/link-address.ts:
+ *   a wildcard is allowed only on a simulated device; mapped, multicast, broadcast forms never)
  */
 export async function listen(
   app: FastifyInstance,
   link: Config['link'],
   opts: { simulated: boolean; port?: number },
 ): Promise<{ address: string; port: number }> {
-  const host = plainAddress(link.address);
-  if (isIP(host) === 0) throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.address' }, 'not an IP');
-  if (isWildcard(host) && !opts.simulated) {
-    throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.address', reason: 'wildcard' }, 'wildcard');
-  }
+  const host = link.address;
+  checkLinkAddress(host, opts.simulated);
   await app.listen({ host, port: opts.port ?? link.port, listenTextResolver: () => 'listening on the link' });
   const addr = app.server.address();
   if (addr === null || typeof addr === 'string') throw new OnepadError('INTERNAL');

@@ -14,6 +14,14 @@ const config = parseRelayConfig({
   address: '127.0.0.1',
   port: 0,
   rate: { burst: 100000, perMinute: 1000000 },
+  // One process sends everything from one address: its per-source share must not stop the stream.
+  perSource: {
+    sends: { burst: 100000, perMinute: 1000000 },
+    bytes: { burst: 1073741824, perMinute: 1073741824 },
+    maxWaiting: 1000000,
+    maxWaitingPerRecipient: 1000000,
+  },
+  maxWaitingPerRecipient: 1000000,
 });
 const store = RelayStore.open(db, config);
 const app = buildRelay({ config, store });

@@ -8,10 +8,12 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.ONEPAD_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 
-export function launchChromium(): Promise<Browser> {
+/** @param extraArgs - more chromium switches (e.g. `--host-resolver-rules=MAP name 127.0.0.1`) */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
+      ...extraArgs,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',

@@ -32,6 +32,7 @@ afterEach(async () => {
 
 async function call(app: RpcServer, url: string, body: unknown) {
   const res = await app.inject({
+    authority: '127.0.0.1:4747',
     method: 'POST',
     url,
     headers: { 'content-type': 'application/json' },

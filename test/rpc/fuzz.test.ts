@@ -23,6 +23,7 @@ beforeAll(async () => {
   pair = makePair(8192);
   const alice = build({ engine: pair.openA({}, LINK), config: pair.configA(LINK) });
   const r = await alice.inject({
+    authority: '127.0.0.1:4747',
     method: 'POST',
     url: '/package',
     headers: { 'content-type': 'application/json' },
@@ -148,6 +149,7 @@ describe('randomized bad requests', () => {
       fc.asyncProperty(request, async (req) => {
         count++;
         const res = await bob.inject({
+          authority: '127.0.0.1:4747',
           method: req.method as 'POST',
           url: req.url,
           headers: req.contentType ? { 'content-type': req.contentType } : {},
@@ -180,6 +182,7 @@ describe('randomized bad requests', () => {
     expect(stateHash(pair.dirB)).toBe(before);
     // Still up, and the valid package still opens.
     const ok = await bob.inject({
+      authority: '127.0.0.1:4747',
       method: 'POST',
       url: '/unpackage',
       headers: { 'content-type': 'application/json' },

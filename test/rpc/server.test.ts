@@ -27,6 +27,7 @@ const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
 
 async function post(app: RpcServer, url: string, body: unknown, headers: Record<string, string> = json) {
   const res = await app.inject({
+    authority: '127.0.0.1:4747',
     method: 'POST',
     url,
     headers,
@@ -157,6 +158,7 @@ describe('unknown paths and methods', () => {
   it.each(cases)('%s %s gets the fixed 404', async (method, url, headers) => {
     const { app, engine } = setup();
     const res = await app.inject({
+      authority: '127.0.0.1:4747',
       method: method as 'GET',
       url,
       headers: headers ?? json,
@@ -275,6 +277,7 @@ describe('the peer check', () => {
     const { app, engine } = setup();
     for (const remoteAddress of ['10.254.0.9', '127.0.0.2', '::1', '192.168.1.1']) {
       const res = await app.inject({
+        authority: '127.0.0.1:4747',
         method: 'POST',
         url: '/package',
         headers: json,
@@ -287,10 +290,16 @@ describe('the peer check', () => {
       });
     }
     // Unknown routes too: a stranger learns nothing about which paths exist.
-    const res = await app.inject({ method: 'GET', url: '/nothing', remoteAddress: '10.0.0.1' });
+    const res = await app.inject({
+      authority: '127.0.0.1:4747',
+      method: 'GET',
+      url: '/nothing',
+      remoteAddress: '10.0.0.1',
+    });
     expect(res.statusCode).toBe(403);
     expect(engine.calls).toHaveLength(0);
     const ok = await app.inject({
+      authority: '127.0.0.1:4747',
       method: 'POST',
       url: '/package',
       headers: json,

@@ -1,7 +1,10 @@
 /**
  * The simulator's web server, on loopback only: the page, each screen's latest frame (PNG), a stream of frame
  * numbers, each screen's debug layout (what it says and where its buttons are, for tests), and touch input.
- * Requests whose Host header is not this server's loopback address are refused (no DNS rebinding).
+ * Requests whose Host header is not this server's loopback address are refused (no DNS rebinding), and so are
+ * requests another origin's page made (an Origin other than this server's, a cross-site Sec-Fetch-Site): a page
+ * elsewhere cannot press or hold a button. No page may frame this one (frame-ancestors 'none', X-Frame-Options
+ * DENY), so a hold cannot be clickjacked.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { DeviceScreen } from '../../../display/device-screen.js';
@@ -13,9 +16,26 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
+/** Headers every answer carries: no caching, no sniffing, no framing by any page. */
+export const PAGE_HEADERS = Object.freeze({
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+});
+
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, { ...PAGE_HEADERS, 'content-type': type });
   res.end(body);
+}
+
+/** True when a browser would mark this request as made by another site's page. */
+function fromOtherOrigin(req: IncomingMessage, origins: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !origins.has(origin)) return true;
+  const site = req.headers['sec-fetch-site'];
+  return site !== undefined && site !== 'same-origin' && site !== 'none';
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
@@ -48,24 +68,25 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
   const html = simulatorPage(names);
   const streams = new Set<ServerResponse>();
   let hostOk = (_host: string | undefined) => false;
+  let origins: ReadonlySet<string> = new Set();
   const server = createServer(async (req, res) => {
     if (!hostOk(req.headers.host)) return send(res, 421, 'text/plain', 'wrong host\n');
+    if (fromOtherOrigin(req, origins)) return send(res, 403, 'text/plain', 'another origin\n');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', html);
     const m = /^\/api\/([A-Za-z0-9._-]+)\/(frame\.png|events|layout|input)$/.exec(url.pathname);
     const screen = m ? screens[m[1] as string] : undefined;
     if (!m || !screen?.sim) return send(res, 404, 'text/plain', 'not found\n');
     const what = m[2];
-    if (req.method === 'GET' && what === 'frame.png') return screen.sim.sink.sendFrame(res);
+    if (req.method === 'GET' && what === 'frame.png') {
+      for (const [k, v] of Object.entries(PAGE_HEADERS)) res.setHeader(k, v);
+      return screen.sim.sink.sendFrame(res);
+    }
     if (req.method === 'GET' && what === 'layout') {
       return send(res, 200, 'application/json', JSON.stringify(screen.ui.debugLayout()));
     }
     if (req.method === 'GET' && what === 'events') {
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-      });
+      res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
       res.write(`data: ${screen.sim.sink.frames}\n\n`);
       const off = screen.sim.sink.onFrame((n) => res.write(`data: ${n}\n\n`));
       streams.add(res);
@@ -113,6 +134,7 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
       const bound = (server.address() as { port: number }).port;
       const allowed = new Set([`127.0.0.1:${bound}`, `localhost:${bound}`]);
       hostOk = (host) => host !== undefined && allowed.has(host);
+      origins = new Set([...allowed].map((h) => `http://${h}`));
       resolve({
         url: `http://127.0.0.1:${bound}/`,
         server,

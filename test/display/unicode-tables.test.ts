@@ -26,6 +26,15 @@ describe('unicode tables', () => {
     expect(n).toBeGreaterThan(1000);
   });
 
+  it('the mono font draws every character of an escape, and the sans font every marker', () => {
+    const mono = fontkit.create(readFileSync(SANS_FILE.replace('DejaVuSans.ttf', 'DejaVuSansMono.ttf')));
+    const sans = fontkit.create(readFileSync(SANS_FILE));
+    if (!('glyphForCodePoint' in mono) || !('glyphForCodePoint' in sans)) throw new Error('not a single font');
+    for (const ch of '⟨⟩U+0123456789ABCDEFTABCRNSPHYZWJLMO')
+      expect(mono.glyphForCodePoint(ch.codePointAt(0)!).id, ch).not.toBe(0);
+    for (const ch of `${MARKER_CHARS}·`) expect(sans.glyphForCodePoint(ch.codePointAt(0)!).id, ch).not.toBe(0);
+  });
+
   it('draws letters of the chosen scripts, and no invisible, twin, duplicate or marker code point', () => {
     for (const ch of ['a', 'Z', '5', 'é', 'ß', 'ș', 'α', 'Ω', 'ж', 'а', 'א', '€', '“', '—']) {
       expect(drawable(ch.codePointAt(0)!), ch).not.toBeNull();

@@ -71,16 +71,22 @@ export function markerWidth(p: Painter, size: number): number {
 export function drawCells(p: Painter, id: string, cells: readonly Cell[], x: number, y: number, size: number): number {
   const ctx = p.ctx;
   const lineH = Math.ceil(size * 1.2);
+  // Widths first: measuring may set ctx.font. Then set ctx.font (which parses the string) only on a change.
+  const ws = cells.map((c) => cellWidth(p, c, size));
+  let current = '';
+  const font = (f: string) => {
+    if (f !== current) ctx.font = current = f;
+  };
   let at = x;
-  for (const c of cells) {
-    const w = cellWidth(p, c, size);
+  cells.forEach((c, i) => {
+    const w = ws[i] ?? 0;
     const left = Math.round(at);
     switch (c.kind) {
       case 'glyph': {
         const tint = FAITHFUL_COLORS.tint[c.info.tint] ?? COLORS.fg;
         if (c.outsider) p.rect({ x: left, y: Math.round(y), w: Math.ceil(w), h: lineH }, FAITHFUL_COLORS.outsiderBg);
         const color = tint;
-        ctx.font = sansFont(size);
+        font(sansFont(size));
         if (c.hasMark) {
           // The mark in its own colour: draw base and mark together (so the mark sits where the font puts it),
           // then the base alone over it in the letter's colour.
@@ -96,7 +102,7 @@ export function drawCells(p: Painter, id: string, cells: readonly Cell[], x: num
       }
       case 'escape': {
         p.rect({ x: left, y: Math.round(y) + 1, w: Math.ceil(w) - 1, h: lineH - 2 }, FAITHFUL_COLORS.escapeBg);
-        ctx.font = monoFont(size);
+        font(monoFont(size));
         ctx.fillStyle = FAITHFUL_COLORS.escapeFg;
         ctx.fillText(c.text, left + 2, Math.round(y + (size - escSize(size)) * 0.6));
         break;
@@ -106,13 +112,13 @@ export function drawCells(p: Painter, id: string, cells: readonly Cell[], x: num
       case 'space':
       case 'newline':
       case 'wrap':
-        ctx.font = sansFont(size);
+        font(sansFont(size));
         ctx.fillStyle = FAITHFUL_COLORS.marker;
         ctx.fillText(c.kind === 'space' ? '␣' : c.kind === 'newline' ? '↵' : '↩', left, Math.round(y));
         break;
     }
     at += w;
-  }
+  });
   p.record({ id, text: lineText(cells), box: { x: Math.round(x), y: Math.round(y), w: Math.ceil(at - x), h: lineH } });
   return at;
 }
@@ -175,7 +181,9 @@ export function drawFaithfulLine(
   }
   p.ctx.save();
   p.ctx.beginPath();
-  p.ctx.rect(x, y, maxWidth, Math.ceil(size * 1.3));
+  // Room above for the tallest glyphs (0.14 em over the ascent in DejaVu Sans), none beyond the line.
+  const head = Math.round(size * 0.25);
+  p.ctx.rect(x, y - head, maxWidth, Math.ceil(size * 1.3) + head);
   p.ctx.clip();
   const end = drawCells(p, id, cells, x, y, size);
   if (cut) {

@@ -9,7 +9,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createCanvas } from '@napi-rs/canvas';
 import * as fontkit from 'fontkit';
+import { registerFontFiles, SANS } from '../font.js';
+import { LAYOUTS } from '../layout.js';
 import {
   FLAG_LETTER,
   FLAG_MARK,
@@ -195,6 +198,7 @@ export async function buildTables(): Promise<Tables> {
         tint | (cat.endsWith('_Letter') ? FLAG_LETTER : 0) | (mark ? FLAG_MARK : 0) | (rtl[cp] ? FLAG_RTL : 0);
     }
   }
+  dropRasterTwins(flags, duplicates);
   const repertoire: [number, number, number][] = [];
   for (let cp = 0; cp < SIZE; cp++) {
     const f = flags[cp] ?? -1;
@@ -223,6 +227,43 @@ export async function buildTables(): Promise<Tables> {
     marks: toRanges(marks),
     duplicates,
   };
+}
+
+/**
+ * Different outlines can still rasterise to the same pixels at a small size (U+2027 and U+00B7 at 13 px): draw
+ * every kept code point at each text size the screens use, with the canvas the screens use, and keep only the
+ * first of each set of identical bitmaps (same tint, same advance).
+ */
+function dropRasterTwins(flags: Int16Array, duplicates: [number, number][]): void {
+  registerFontFiles();
+  const sizes = [...new Set(Object.values(LAYOUTS).flatMap((l) => [l.title, l.body, l.small]))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    const canvas = createCanvas(size * 4, size * 3);
+    const ctx = canvas.getContext('2d');
+    ctx.textBaseline = 'top';
+    ctx.font = `${size}px ${SANS}`;
+    const seen = new Map<string, number>();
+    for (let cp = 0; cp < SIZE; cp++) {
+      const f = flags[cp] ?? -1;
+      if (f < 0 || f & FLAG_MARK) continue;
+      const ch = String.fromCodePoint(cp);
+      ctx.fillStyle = '#000000';
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = '#ffffff';
+      ctx.fillText(ch, size, size);
+      const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      const key = createHash('sha256')
+        .update(pixels)
+        .update(`|${f & 3}|${ctx.measureText(ch).width}`)
+        .digest('hex');
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, cp);
+      else {
+        duplicates.push([cp, first]);
+        flags[cp] = -1;
+      }
+    }
+  }
 }
 
 const hex = (n: number) => n.toString(16);

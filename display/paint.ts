@@ -92,6 +92,11 @@ export class Painter {
     return box;
   }
 
+  /** Record in the debug layout a text drawn by other means (faithful cells, display/faithful-draw.ts). */
+  record(item: TextItem): void {
+    this.texts.push(item);
+  }
+
   /** Draw a button and record it for hit-testing. */
   button(id: string, label: string, box: Box, o: ButtonOptions): void {
     const enabled = o.enabled ?? true;

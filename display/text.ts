@@ -1,44 +1,25 @@
 /**
- * Turning message bytes into text the user can trust on screen: decode strictly, make invisible and
- * direction-changing characters visible, wrap to a width and cut into pages.
+ * Message bytes to text for the screen (decoded strictly), wrapping plain text to a width, pages, number formats.
  */
 
-/** Shown in place of characters that would hide or reorder text (controls, bidi overrides, zero-width). */
-export const REPLACEMENT = '\uFFFD';
-
-// C0/C1 controls except \n, bidi embeddings/overrides/isolates and marks, zero-width characters, BOM,
-// line/paragraph separators: anything that could make the screen show something other than the bytes.
-const HIDDEN = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
-
-/** What a message looks like on screen. */
-export interface ShownMessage {
-  /** The text to draw (never contains hidden characters; `\n` separates paragraphs). */
+/** Message bytes decoded for the screen. */
+export interface DecodedMessage {
+  /** The text (exactly the decoded code points), or the bytes as hex pairs separated by spaces. */
   readonly text: string;
   /** True when the bytes were not valid UTF-8 and are shown as hex instead. */
   readonly binary: boolean;
-  /** True when characters were replaced by {@link REPLACEMENT}. */
-  readonly replaced: boolean;
 }
 
 /**
- * Decode message bytes for display. Valid UTF-8 is shown with hidden characters replaced (tabs become two
- * spaces, \r\n becomes \n); anything else is shown as hex, 16 bytes a line.
+ * Decode message bytes for display: strict UTF-8 (nothing replaced, removed or normalised: the faithful
+ * renderer in display/faithful.ts shows every code point), or hex when the bytes are not UTF-8.
  */
-export function showMessage(bytes: Uint8Array): ShownMessage {
-  let raw: string;
+export function decodeMessage(bytes: Uint8Array): DecodedMessage {
   try {
-    raw = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), binary: false };
   } catch {
-    const lines: string[] = [];
-    for (let i = 0; i < bytes.length; i += 16) {
-      const row = Array.from(bytes.subarray(i, i + 16), (b) => b.toString(16).padStart(2, '0'));
-      lines.push(row.join(' '));
-    }
-    return { text: lines.join('\n'), binary: true, replaced: false };
+    return { text: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' '), binary: true };
   }
-  const normal = raw.replace(/\r\n/g, '\n').replace(/\t/g, '  ');
-  const text = normal.replace(HIDDEN, REPLACEMENT);
-  return { text, binary: false, replaced: text !== normal };
 }
 
 /**

@@ -1,8 +1,9 @@
+import { drawFaithfulPage, type FaithfulPages, faithfulPages } from '../faithful-draw.js';
 import type { Layout } from '../layout.js';
 import { SLOT_KEYS } from '../layout.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { Box, ScreenState } from '../screen-types.js';
-import { paginate, type ShownMessage, showMessage, wrapText } from '../text.js';
+import { decodeMessage, paginate, wrapText } from '../text.js';
 
 /** Where a screen's own content goes: below the band, beside or above the controls. */
 export function contentBox(l: Layout): Box {
@@ -109,12 +110,13 @@ export function pageText(p: Painter, text: string, w: number, h: number, size: n
   return { pages: paginate(lines, Math.floor(h / lineHeight)), lineHeight };
 }
 
-/** A message decoded for display and laid out in pages. */
-export interface PagedMessage extends PagedText {
-  readonly shown: ShownMessage;
+/** A message decoded for display and laid out in faithful pages (display/faithful.ts). */
+export interface PagedMessage extends FaithfulPages {
+  /** True when the bytes were not UTF-8 and are shown as hex. */
+  readonly binary: boolean;
 }
 
-// Wrapping a long message measures every word; a screen with a countdown is redrawn every second. The layout
+// Wrapping a long message measures every cell; a screen with a countdown is redrawn every second. The layout
 // of a message is remembered per message buffer (weakly: it goes with the buffer) and box, and checked against
 // a checksum of the bytes, so a buffer changed in place (zeroed) is laid out again. This keeps render pure.
 const pagedMemo = new WeakMap<Uint8Array, Map<string, { sum: number; paged: PagedMessage }>>();
@@ -125,14 +127,14 @@ function checksum(b: Uint8Array): number {
   return h >>> 0;
 }
 
-/** Decode a message and page it for a box (text inset by `pad` on every side). */
+/** Decode a message and page it faithfully for a text area of `w` x `h`. */
 export function pageMessage(p: Painter, message: Uint8Array, w: number, h: number, size: number): PagedMessage {
   const key = `${p.layout.id}:${w}x${h}:${size}`;
   const sum = checksum(message);
   const hit = pagedMemo.get(message)?.get(key);
   if (hit && hit.sum === sum) return hit.paged;
-  const shown = showMessage(message);
-  const paged = { ...pageText(p, shown.text, w, h, size, shown.binary), shown };
+  const decoded = decodeMessage(message);
+  const paged = { ...faithfulPages(p, decoded.text, w, h, size), binary: decoded.binary };
   let byKey = pagedMemo.get(message);
   if (!byKey) {
     byKey = new Map();
@@ -140,6 +142,12 @@ export function pageMessage(p: Painter, message: Uint8Array, w: number, h: numbe
   }
   byKey.set(key, { sum, paged });
   return paged;
+}
+
+/** Draw one page of a message in a panel; line ids are `${id}.0`, `${id}.1`, ... */
+export function drawMessagePage(p: Painter, id: string, box: Box, paged: PagedMessage, page: number, size: number) {
+  p.rect(box, COLORS.panel);
+  drawFaithfulPage(p, id, box, paged, page, size);
 }
 
 /**

@@ -1,7 +1,16 @@
+import { drawFaithfulLine, drawNotes, notesLines } from '../faithful-draw.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
-import { contentBox, drawButtons, drawPage, groupHex, guardedLabel, pageMessage, secondsLeft } from './common.js';
+import {
+  contentBox,
+  drawButtons,
+  drawMessagePage,
+  groupHex,
+  guardedLabel,
+  pageMessage,
+  secondsLeft,
+} from './common.js';
 
 type EncryptState = Extract<ScreenState, { id: 'confirm-encrypt' }>;
 type DecryptState = Extract<ScreenState, { id: 'confirm-decrypt' }>;
@@ -16,39 +25,48 @@ export function drawConfirmEncrypt(p: Painter, s: EncryptState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c.x, c.y, {
-    size: l.title,
-    maxWidth: c.w,
-  });
+  // The recipient goes through the faithful renderer too: escapes and mixed-script highlights as in a message.
+  drawFaithfulLine(p, 'title', touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c.x, c.y, l.title, c.w);
   const titleH = Math.round(l.title * 1.4);
   const infoLine = Math.round(l.small * 1.3);
   const infoLines = 4;
-  const msgBox = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - infoLines * infoLine - l.margin / 2 };
   const pad = Math.max(2, Math.round(l.margin / 2));
-  const paged = pageMessage(p, s.message, msgBox.w - 2 * pad, msgBox.h - 2 * pad, l.body);
-  const shown = paged.shown;
+  // The warning line takes one info line from the message box when the message needs it, on every page.
+  const full = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - infoLines * infoLine - l.margin / 2 };
+  let paged = pageMessage(p, s.message, full.w - 2 * pad, full.h - 2 * pad, l.body);
+  const warning = notesLines(p, paged.notes, touch, c.w - 6, l.small);
+  const msgBox = { ...full, h: full.h - warning.length * infoLine };
+  if (warning.length > 0) paged = pageMessage(p, s.message, msgBox.w - 2 * pad, msgBox.h - 2 * pad, l.body);
   const pages = paged.pages.length;
   const page = Math.min(s.ui.page, pages - 1);
-  drawPage(p, 'message', msgBox, paged, page, l.body);
+  drawMessagePage(p, 'message', msgBox, paged, page, l.body);
+  drawNotes(
+    p,
+    warning,
+    { x: c.x, y: msgBox.y + msgBox.h + 2, w: c.w, h: warning.length * infoLine - 2 },
+    infoLine,
+    l.small,
+  );
+  const infoTop = full.y + full.h;
 
   const secs = secondsLeft(s);
   const length = s.message.length;
   const info = touch
     ? [
-        `${groupDigits(length)} bytes${shown.binary ? ' (not text: shown as hex)' : ''}${shown.replaced ? ' (hidden characters shown as �)' : ''} · costs ${groupDigits(s.cost)} bytes of pad${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`,
+        `${groupDigits(length)} bytes${paged.binary ? ' (not text: shown as hex)' : ''} · costs ${groupDigits(s.cost)} bytes of pad${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`,
         `Pad left after: ${groupDigits(s.remainingAfter)} bytes (about ${groupDigits(s.messagesLeftAfter)} messages)`,
         `Fingerprint: ${groupHex(s.fingerprint)}`,
         `Denied in ${secs} s${s.queued > 0 ? ` · ${s.queued} more waiting` : ''}`,
       ]
     : [
-        `${groupDigits(length)} B, pad -${groupDigits(s.cost)} B${pages > 1 ? ` p${page + 1}/${pages}` : ''}${shown.binary ? ' hex' : ''}`,
+        `${groupDigits(length)} B, pad -${groupDigits(s.cost)} B${pages > 1 ? ` p${page + 1}/${pages}` : ''}${paged.binary ? ' hex' : ''}`,
         `left ${groupDigits(s.remainingAfter)} B ~${groupDigits(s.messagesLeftAfter)}`,
         `fp ${groupHex(s.fingerprint)}`,
         `deny in ${secs} s${s.queued > 0 ? ` +${s.queued}` : ''}`,
       ];
   const ids = ['info.length', 'info.left', 'info.fingerprint', 'info.countdown'];
   info.forEach((line, i) => {
-    p.text(ids[i] ?? `info.${i}`, line, c.x, msgBox.y + msgBox.h + l.margin / 2 + i * infoLine, {
+    p.text(ids[i] ?? `info.${i}`, line, c.x, infoTop + l.margin / 2 + i * infoLine, {
       size: l.small,
       color: i === 3 && secs <= 10 ? COLORS.warn : i === 2 ? COLORS.fg : COLORS.dim,
       mono: i === 2,
@@ -77,10 +95,15 @@ export function drawConfirmDecrypt(p: Painter, s: DecryptState): void {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`, c.x, c.y, {
-    size: l.title,
-    maxWidth: c.w,
-  });
+  drawFaithfulLine(
+    p,
+    'title',
+    touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`,
+    c.x,
+    c.y,
+    l.title,
+    c.w,
+  );
   const line = Math.round(l.body * 1.5);
   const secs = secondsLeft(s);
   const lines = touch

@@ -1,7 +1,8 @@
+import { drawFaithfulLine, drawNotes, notesLines } from '../faithful-draw.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
-import { clockTime, contentBox, drawButtons, drawPage, pageMessage } from './common.js';
+import { clockTime, contentBox, drawButtons, drawMessagePage, pageMessage } from './common.js';
 
 type ReceivedState = Extract<ScreenState, { id: 'received-message' }>;
 
@@ -13,19 +14,24 @@ export function drawReceived(p: Painter, s: ReceivedState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', `From ${s.contact}`, c.x, c.y, { size: l.title, maxWidth: c.w });
+  drawFaithfulLine(p, 'title', `From ${s.contact}`, c.x, c.y, l.title, c.w);
   const titleH = Math.round(l.title * 1.4);
   const infoLine = Math.round(l.small * 1.3);
-  const box = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - 2 * infoLine - l.margin / 2 };
   const pad = Math.max(2, Math.round(l.margin / 2));
-  const paged = pageMessage(p, s.message, box.w - 2 * pad, box.h - 2 * pad, l.body);
+  // The same notes as on the confirm screen: a warning line when the text holds escapes, mixed scripts, ...
+  const full = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - 2 * infoLine - l.margin / 2 };
+  let paged = pageMessage(p, s.message, full.w - 2 * pad, full.h - 2 * pad, l.body);
+  const warning = notesLines(p, paged.notes, touch, c.w - 6, l.small);
+  const box = { ...full, h: full.h - warning.length * infoLine };
+  if (warning.length > 0) paged = pageMessage(p, s.message, box.w - 2 * pad, box.h - 2 * pad, l.body);
   const pages = paged.pages.length;
   const page = Math.min(s.ui.page, pages - 1);
-  drawPage(p, 'message', box, paged, page, l.body);
-  const y = box.y + box.h + l.margin / 2;
+  drawMessagePage(p, 'message', box, paged, page, l.body);
+  drawNotes(p, warning, { x: c.x, y: box.y + box.h + 2, w: c.w, h: warning.length * infoLine - 2 }, infoLine, l.small);
+  const y = full.y + full.h + l.margin / 2;
   p.text(
     'info.length',
-    `${groupDigits(s.message.length)} bytes · ${clockTime(s.receivedAt)} UTC${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`,
+    `${groupDigits(s.message.length)} bytes${paged.binary ? ' (not text: shown as hex)' : ''} · ${clockTime(s.receivedAt)} UTC${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`,
     c.x,
     y,
     { size: l.small, color: COLORS.dim, maxWidth: c.w },

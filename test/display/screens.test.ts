@@ -177,7 +177,8 @@ describe('screens: text through the debug layout', () => {
         const r = render(stateOf({ ...byName('confirm-encrypt.long.page1'), ui: { page, seenPage: page } }), layout);
         words.push(...r.texts.filter((t) => t.id.startsWith('message.')).map((t) => t.text));
       }
-      const shown = words.join(' ').replace(/\s+/g, ' ').trim();
+      // Newlines are drawn as ↵ markers, a space at the end as ␣; read them as white space here.
+      const shown = words.join(' ').replace(/[↵␣]/g, ' ').replace(/\s+/g, ' ').trim();
       const msg = byName('confirm-encrypt.long.page1').content as { message: Uint8Array };
       expect(shown).toBe(new TextDecoder().decode(msg.message).replace(/\s+/g, ' ').trim());
     }
@@ -186,9 +187,10 @@ describe('screens: text through the debug layout', () => {
     );
   });
 
-  it('bidi overrides and control characters are shown as �, invalid UTF-8 as hex', () => {
+  it('bidi overrides and control characters are shown as escapes with a warning, invalid UTF-8 as hex', () => {
     const r = render(stateOf(byName('confirm-encrypt.bidi')), touch);
-    expect(text(r, 'message.0')).toBe('pay �gnp.exe� now');
+    expect(text(r, 'message.0')).toBe('pay ⟨U+202E⟩gnp.exe⟨U+202C⟩ now');
+    expect(text(r, 'info.warning.0')).toBe('⚠ 2 shown as ⟨codes⟩');
     expect(text(r, 'info.countdown')).toBe('Denied in 7 s');
     const b = render(stateOf(byName('confirm-encrypt.hidden-and-binary')), touch);
     expect(text(b, 'message.0')).toBe('ff fe 00 41 80');
@@ -200,7 +202,8 @@ describe('screens: text through the debug layout', () => {
     const f = { ...byName('confirm-encrypt.short'), content: { ...byName('confirm-encrypt.short').content, message } };
     expect(text(render(stateOf(f), touch), 'message.0')).toBe('secret plan');
     message.fill(0);
-    expect(text(render(stateOf(f), touch), 'message.0')).toBe('�'.repeat(11));
+    const zeroed = render(stateOf(f), touch).texts.filter((t) => t.id.startsWith('message.'));
+    expect(zeroed.map((t) => t.text.replace('↩', '')).join('')).toBe('⟨U+0000⟩'.repeat(11));
   });
 
   it('guarded buttons say how to use them', () => {
@@ -218,6 +221,13 @@ describe('screens: text through the debug layout', () => {
     const m = render(stateOf(byName('received-message')), touch);
     expect(text(m, 'message.0')).toBe('The keys are under the mat.');
     expect(text(m, 'info.private')).toContain('not sent to the laptop');
+    expect(m.texts.some((t) => t.id.startsWith('info.warning'))).toBe(false);
+    const me = render(stateOf(byName('received-message.escapes')), touch);
+    expect(text(me, 'message.0')).toBe('Pay ⟨U+1F44D⟩ to pаypal.com PIN ו 1 2 3 4 ו');
+    const warning = me.texts.filter((t) => t.id.startsWith('info.warning.')).map((t) => t.text);
+    expect(warning.join(' · ')).toBe(
+      '⚠ 1 shown as ⟨codes⟩ · 1 letter of another script · right-to-left letters shown left to right · Cyrillic in green · Hebrew in violet',
+    );
     const h = render(stateOf(byName('home')), touch);
     expect(text(h, 'hrng.health')).toBe('HRNG ok');
     expect(text(h, 'hrng.pool')).toBe('pool 3.24 MiB (20%)');

@@ -51,6 +51,18 @@ export const FIXTURES: readonly Fixture[] = [
     content: encrypt(Uint8Array.of(0xff, 0xfe, 0x00, 0x41, 0x80)),
   },
   { name: 'confirm-encrypt.bidi', content: encrypt(enc('pay \u202Egnp.exe\u202C now')), now: NOW + 38_500 },
+  {
+    name: 'confirm-encrypt.escapes',
+    content: encrypt(
+      enc(
+        `hello bob${Array.from('pay eve', (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')} 👍 同意 a\u00a0b\tc x\u00ady q\u0301 e\u0301`,
+      ),
+    ),
+  },
+  {
+    name: 'confirm-encrypt.scripts',
+    content: encrypt(enc('pаypal.com рор xyx PIN ו 1 2 3 4 ו  Ωmega\nline two ')),
+  },
   { name: 'confirm-encrypt.insecure', content: encrypt(enc('seeded pad')), chrome: { insecure: true } },
   {
     name: 'confirm-decrypt',
@@ -59,6 +71,15 @@ export const FIXTURES: readonly Fixture[] = [
   {
     name: 'received-message',
     content: { id: 'received-message', contact: 'bob', message: enc('The keys are under the mat.'), receivedAt: NOW },
+  },
+  {
+    name: 'received-message.escapes',
+    content: {
+      id: 'received-message',
+      contact: 'bob',
+      message: enc('Pay 👍 to pаypal.com PIN ו 1 2 3 4 ו'),
+      receivedAt: NOW,
+    },
   },
   {
     name: 'home',

@@ -1,6 +1,15 @@
 /**
  * Pad files: `pads/<pad id hex>.pad` in the data dir, mode 0600, exactly `size` bytes. Pad bytes are read into
  * Uint8Arrays the caller zeroes after use, and burned (overwritten with zeros, then fdatasync) once used.
+ *
+ * Burning makes the bytes unreadable through the file system: every later read of the file returns zeros.
+ * It does not make them gone from the medium. An SD card or any flash behind a translation layer writes the
+ * zeros to a fresh page and leaves the old page, with the pad bytes, until its own garbage collection erases it;
+ * someone who reads the raw flash chips (not the block device) may find them. Only full-disk encryption with a
+ * key that is itself destroyed, or destroying the card, closes that gap (docs/LEDGER.md).
+ *
+ * Because burned bytes read as zeros, {@link containsZeroBlock} lets the engine refuse to use bytes that were
+ * already burned, whatever the ledger says.
  */
 import {
   closeSync,
@@ -65,6 +74,27 @@ export function readSegment(fd: number, start: number, length: number): Uint8Arr
   return out;
 }
 
+/** The size of the blocks {@link containsZeroBlock} looks at. */
+export const ZERO_BLOCK = 16;
+
+/**
+ * True when `bytes` has an all-zero run of {@link ZERO_BLOCK} bytes among the windows checked: every window
+ * starting at a multiple of 16, and the last 16 bytes (so every byte of a range of 16 or more is in a checked
+ * window). Random pad bytes hold such a window with probability about (length / 16) · 2^-128; burned bytes always
+ * do. A range shorter than 16 is not checked (a short all-zero run is too likely in random bytes): a message's
+ * 32-byte key slot, always checked with it, covers the case of a ledger that fell behind its pad file.
+ */
+export function containsZeroBlock(bytes: Uint8Array): boolean {
+  if (bytes.length < ZERO_BLOCK) return false;
+  const isZero = (from: number): boolean => {
+    let acc = 0;
+    for (let i = from; i < from + ZERO_BLOCK; i++) acc |= bytes[i] as number;
+    return acc === 0;
+  };
+  for (let off = 0; off + ZERO_BLOCK <= bytes.length; off += ZERO_BLOCK) if (isZero(off)) return true;
+  return isZero(bytes.length - ZERO_BLOCK);
+}
+
 /** Overwrite [start, end) with zeros. Does not sync: call {@link syncData} once after a batch. */
 export function overwriteRange(fd: number, start: number, end: number): void {
   let pos = start;
@@ -74,7 +104,7 @@ export function overwriteRange(fd: number, start: number, end: number): void {
   }
 }
 
-/** fdatasync a pad file: after it returns, burned bytes are gone from the medium's point of view. */
+/** fdatasync a pad file: after it returns, the zeros of a burn are durable (see the file comment on flash). */
 export function syncData(fd: number): void {
   fdatasyncSync(fd);
   padSyncCounter.fdatasync++;

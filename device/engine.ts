@@ -101,8 +101,8 @@ function decisionError(d: ConfirmDecision): OnepadError | null {
   return new OnepadError('CONFIRM_TIMEOUT');
 }
 
-/** Figures of a pad row: what this side can still send. */
-function figuresOf(pad: PadRow, typical: number): PadRemaining {
+/** Figures of a pad row: what this side can still send (key slots and stream), for messages of about `typical`. */
+export function figuresOf(pad: PadRow, typical: number): PadRemaining {
   const { keySlotsLeft, streamLeft } = sendRoom(pad);
   return figures(keySlotsLeft, streamLeft, typical);
 }

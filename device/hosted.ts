@@ -12,12 +12,14 @@ import { EntropyPool } from '../hrng/pool.js';
 import { pairOverLink } from '../provisioning/pair.js';
 import type { Config } from './config/config.js';
 import { prepareDataDir } from './data-dir.js';
-import { EventLog } from './events.js';
-import { Ledger } from './ledger/ledger.js';
+import type { DeviceEngine } from './engine.js';
 import { sleepUnlessAborted } from './sleep.js';
 
 export interface HostedOptions {
   readonly config: Config;
+  /** The running engine: its ledger (held with the data dir's exclusive lock) and event log are shared, never
+   * opened a second time. */
+  readonly engine: DeviceEngine;
   readonly screen: DeviceScreen;
   /** Simulated hardware: the HRNG sources are simulated (insecure). */
   readonly simulated: boolean;
@@ -36,22 +38,15 @@ export interface Hosted {
 }
 
 /**
- * Open the pool, start filling it, and let the screen start pairings.
+ * Open the pool on the engine's ledger, start filling it, and let the screen start pairings. The engine outlives
+ * this: stop it before closing the engine.
  * @throws OnepadError POOL_FILE_INVALID, STORAGE_FAILED, HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
  */
 export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
-  const ledger = Ledger.open(layout.ledger);
-  const events = new EventLog(layout.events, config.engine.eventLogMax);
-  let pool: EntropyPool;
-  try {
-    pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
-  } catch (e) {
-    ledger.close();
-    events.close();
-    throw e;
-  }
+  const { ledger, events } = o.engine;
+  const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
   const ac = new AbortController();
 
   // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
@@ -111,8 +106,6 @@ export function startHosted(o: HostedOptions): Hosted {
       await filling;
       await pairing;
       pool.close();
-      ledger.close();
-      events.close();
     },
   };
 }

@@ -78,21 +78,20 @@ export function readSegment(fd: number, start: number, length: number): Uint8Arr
 export const ZERO_BLOCK = 16;
 
 /**
- * True when `bytes` has an all-zero run of {@link ZERO_BLOCK} bytes among the windows checked: every window
- * starting at a multiple of 16, and the last 16 bytes (so every byte of a range of 16 or more is in a checked
- * window). Random pad bytes hold such a window with probability about (length / 16) · 2^-128; burned bytes always
- * do. A range shorter than 16 is not checked (a short all-zero run is too likely in random bytes): a message's
- * 32-byte key slot, always checked with it, covers the case of a ledger that fell behind its pad file.
+ * True when `bytes` holds a run of at least {@link ZERO_BLOCK} zero bytes, anywhere (not only at aligned
+ * offsets: a burned range of an earlier message can start anywhere inside a later one). Random pad bytes hold
+ * such a run with probability below length · 2^-128; burned bytes of 16 or more always do. A burned run shorter
+ * than 16 is not caught here (a short zero run is too likely in random bytes): a message's 32-byte key slot,
+ * always checked with it, is what catches a ledger that fell behind its pad file, since message i always uses the
+ * same slot i.
  */
 export function containsZeroBlock(bytes: Uint8Array): boolean {
-  if (bytes.length < ZERO_BLOCK) return false;
-  const isZero = (from: number): boolean => {
-    let acc = 0;
-    for (let i = from; i < from + ZERO_BLOCK; i++) acc |= bytes[i] as number;
-    return acc === 0;
-  };
-  for (let off = 0; off + ZERO_BLOCK <= bytes.length; off += ZERO_BLOCK) if (isZero(off)) return true;
-  return isZero(bytes.length - ZERO_BLOCK);
+  let run = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    run = bytes[i] === 0 ? run + 1 : 0;
+    if (run >= ZERO_BLOCK) return true;
+  }
+  return false;
 }
 
 /** Overwrite [start, end) with zeros. Does not sync: call {@link syncData} once after a batch. */

@@ -13,8 +13,8 @@ import type { ConfirmDecision } from '../device/confirm.js';
 import { isValidContactName } from '../device/engine.js';
 import { OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
-import type { Ledger } from '../device/ledger/ledger.js';
 import { checkLayout, type PadLayout, planLayout } from '../device/layout.js';
+import type { Ledger } from '../device/ledger/ledger.js';
 import { destroyPadFile, PadFileWriter } from '../device/pad-file.js';
 import { DEFAULT_TYPICAL_LENGTH, MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
 import type { Side } from '../device/wire.js';
@@ -221,7 +221,12 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
       padId = hexToBytes(p.padId);
       size = p.size as number;
       chunk = p.chunk as number;
-      layout = { size, split: Math.floor(size / 2), keySlotsA: p.keySlotsA as number, keySlotsB: p.keySlotsB as number };
+      layout = {
+        size,
+        split: Math.floor(size / 2),
+        keySlotsA: p.keySlotsA as number,
+        keySlotsB: p.keySlotsB as number,
+      };
       try {
         checkLayout(layout);
       } catch {

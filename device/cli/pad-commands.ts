@@ -92,7 +92,10 @@ const events: Command = {
         );
       }
       for (const c of view.events?.counts().filter((x) => JUNK_KINDS.has(x.kind)) ?? []) {
-        write(ctx, `junk: ${c.kind} ${c.reason || '-'} ${c.padId ?? '-'} x${c.count} (last ${new Date(c.lastTime).toISOString()})`);
+        write(
+          ctx,
+          `junk: ${c.kind} ${c.reason || '-'} ${c.padId ?? '-'} x${c.count} (last ${new Date(c.lastTime).toISOString()})`,
+        );
       }
     });
     return 0;

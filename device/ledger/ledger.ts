@@ -177,7 +177,7 @@ export class Ledger {
     let out: Reservation | undefined;
     this.write(() => {
       const pad = this.pad(padId);
-      if (!pad || pad.state !== 'active') {
+      if (pad?.state !== 'active') {
         throw new OnepadError('PAD_EXHAUSTED', { remaining: 0, needed: length + MAC_KEY_LENGTH, maxMessageLength: 0 });
       }
       if (pad.wireVersion !== WIRE_VERSION) throw new OnepadError('UNSUPPORTED_VERSION', { version: pad.wireVersion });
@@ -192,7 +192,10 @@ export class Ledger {
       const areas = sideAreas(pad, pad.side);
       const index = pad.sendIndex;
       const key = keySlot(areas, index);
-      const stream = pad.side === 'A' ? { start: pad.cursor, end: pad.cursor + length } : { start: pad.cursor - length, end: pad.cursor };
+      const stream =
+        pad.side === 'A'
+          ? { start: pad.cursor, end: pad.cursor + length }
+          : { start: pad.cursor - length, end: pad.cursor };
       const cursor = pad.side === 'A' ? stream.end : stream.start;
       const exhausted = room.keySlotsLeft - 1 < 1 || room.streamLeft - length < 1;
       // State changes only on the send that exhausts the pad: leaving it out of the SET otherwise spares SQLite
@@ -268,7 +271,14 @@ export class Ledger {
    * burning, in one durable transaction. `check` runs inside the transaction first, so a concurrent duplicate
    * cannot slip in between check and write (and the unique index on (pad, slot) would refuse it anyway).
    */
-  recordReceived(padId: string, slot: number, key: ByteRange, stream: ByteRange, burn: boolean, check: () => void): void {
+  recordReceived(
+    padId: string,
+    slot: number,
+    key: ByteRange,
+    stream: ByteRange,
+    burn: boolean,
+    check: () => void,
+  ): void {
     this.write(() => {
       check();
       this.stmt('INSERT INTO received (pad_id, start, end, slot) VALUES (?, ?, ?, ?)').run(

@@ -117,7 +117,15 @@ describe('engine against the model', () => {
             expect(r.remaining).toBe(
               m.slotsLeft(c.from) > 0 && m.streamLeft(c.from) > 0 ? m.streamLeft(c.from) + 32 * m.slotsLeft(c.from) : 0,
             );
-            m.sent.push({ from: c.from, pkg: r.package, plaintext, index, start, end: start + c.len, delivered: false });
+            m.sent.push({
+              from: c.from,
+              pkg: r.package,
+              plaintext,
+              index,
+              start,
+              end: start + c.len,
+              delivered: false,
+            });
           } else if (m.sent.length === 0 || c.t === 'restart') {
             if (c.t === 'restart') {
               a.close();

@@ -4,6 +4,7 @@ import { sideAreas } from '../../device/layout.js';
 import { padFilePath } from '../../device/pad-file.js';
 import { parsePackage } from '../../device/wire.js';
 import { makePair, type Pair, ScriptedConfirmer, text, utf8 } from '../helpers/engine-fixture.js';
+import { stateHash } from '../helpers/ledger-snapshot.js';
 
 // A 4096-byte pad with the default typical length 160: each region of 2048 bytes gets floor(2048 / 192) = 10 key
 // slots. A: keys [0, 320), stream [320, 2048). B: stream [2048, 3776), keys [3776, 4096).
@@ -23,7 +24,13 @@ describe('DeviceEngine round trips', () => {
     const b = pair.openB();
     const pad = a.pads()[0]!;
     expect(pad).toMatchObject({ wireVersion: 2, keySlotsA: 10, keySlotsB: 10, sendIndex: 0, cursor: A_STREAM });
-    expect(b.pads()[0]).toMatchObject({ wireVersion: 2, keySlotsA: 10, keySlotsB: 10, sendIndex: 0, cursor: B_STREAM_END });
+    expect(b.pads()[0]).toMatchObject({
+      wireVersion: 2,
+      keySlotsA: 10,
+      keySlotsB: 10,
+      sendIndex: 0,
+      cursor: B_STREAM_END,
+    });
     expect(sideAreas(pad, 'A')).toEqual({ keys: { start: 0, end: 320 }, slots: 10, stream: { start: 320, end: 2048 } });
     const p1 = await a.package('bob', utf8('hello bob'));
     expect(p1.cost).toBe(9 + 32);
@@ -159,6 +166,17 @@ describe('DeviceEngine round trips', () => {
     await expect(a.package('bob', new Uint8Array(65537))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG' });
     await expect(a.unpackage(new Uint8Array(10).fill(2))).rejects.toMatchObject({ code: 'MALFORMED' });
     await expect(a.unpackage(new Uint8Array(10))).rejects.toMatchObject({ code: 'UNSUPPORTED_VERSION' });
+  });
+
+  it('applies the maximum message length to a package before reading or allocating pad bytes for it', async () => {
+    const a = pair.openA({}, { engine: { maxMessageLength: 100 } });
+    const b = pair.openB({}, { engine: { maxMessageLength: 50 } });
+    const p = await a.package('bob', new Uint8Array(60).fill(3));
+    const before = stateHash(pair.dirB);
+    await expect(b.unpackage(p.package)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG', details: { max: 50 } });
+    expect(stateHash(pair.dirB)).toBe(before);
+    const ok = await a.package('bob', new Uint8Array(50).fill(4));
+    expect((await b.unpackage(ok.package)).length).toBe(50);
   });
 
   it('keeps the data dir 0700 and pad files, ledger and event log 0600', async () => {

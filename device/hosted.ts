@@ -65,6 +65,8 @@ export function startHosted(o: HostedOptions): Hosted {
           ...fillerSettings(config.hrng),
         });
         const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
+        // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
+        if (ac.signal.aborted) return;
         if (r.state === 'failed') {
           o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
           if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
@@ -73,7 +75,10 @@ export function startHosted(o: HostedOptions): Hosted {
       }
       await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
     }
-  })();
+  })().catch((e: unknown) => {
+    // After a stop began, a failure is the engine's ledger closing under the filler: nothing to report.
+    if (!ac.signal.aborted) o.log?.(`hrng: filling stopped: ${(e as { code?: string }).code ?? 'failed'}`);
+  });
 
   let pairing: Promise<unknown> = Promise.resolve();
   if (o.pairing !== false)

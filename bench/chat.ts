@@ -74,7 +74,15 @@ export async function run(report: Reporter): Promise<void> {
     const dirA = join(root, 'alice');
     const dirB = join(root, 'bob');
     const size = 2 * (2 * MESSAGES + 10) * (TEXT.length + 32) + 4096;
-    createPadPair({ dirA, dirB, nameA: 'alice', nameB: 'bob', size, source: { kind: 'seeded', seed: 'bench' } });
+    createPadPair({
+      dirA,
+      dirB,
+      nameA: 'alice',
+      nameB: 'bob',
+      size,
+      source: { kind: 'seeded', seed: 'bench' },
+      typicalLength: TEXT.length,
+    });
     const start = async (dataDir: string, name: string) => {
       const config = parseConfig({
         dataDir,

@@ -21,10 +21,11 @@ export interface BenchPair {
 }
 
 /**
- * Make a fresh pair of data dirs under `parent` holding a seeded pad of `size` bytes.
+ * Make a fresh pair of data dirs under `parent` holding a seeded pad of `size` bytes, its key areas sized for
+ * messages of `typicalLength` (so a pad sized for n messages of that length has n key slots).
  * @throws OnepadError from pad installation (INVALID_ARGUMENT, DATA_DIR_UNSAFE)
  */
-export function makeBenchPair(parent: string, size: number): BenchPair {
+export function makeBenchPair(parent: string, size: number, typicalLength?: number): BenchPair {
   const root = mkdtempSync(join(parent, 'onepad-bench-'));
   const dirA = join(root, 'alice');
   const dirB = join(root, 'bob');
@@ -35,6 +36,7 @@ export function makeBenchPair(parent: string, size: number): BenchPair {
     nameB: 'bob',
     size,
     source: { kind: 'seeded', seed: 'onepad-bench' },
+    ...(typicalLength !== undefined ? { typicalLength } : {}),
   });
   return { root, dirA, dirB, padId, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }

@@ -62,7 +62,7 @@ export interface Throughput {
  * (the disk is shared, so the raw rate is measured under the same load); each side's time is summed apart.
  */
 export async function throughput(work: string, burn: boolean, slicing: Slicing, length: number): Promise<Throughput> {
-  const pair = makeBenchPair(work, 2 * (MAX_PAIRS + WARMUP) * (length + 32) + 1024);
+  const pair = makeBenchPair(work, 2 * (MAX_PAIRS + WARMUP) * (length + 32) + 1024, length);
   let a: DeviceEngine | undefined;
   let b: DeviceEngine | undefined;
   try {

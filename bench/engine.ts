@@ -43,17 +43,21 @@ function mountOf(dir: string): string {
   }
 }
 
-/** Pad bytes per message byte, from the sender's cursor movement over real packages. */
+/** Pad bytes per message byte, from the sender's use of key slots and stream over real packages. */
 async function padBytesPerMessageByte(report: Reporter, work: string): Promise<void> {
   const messages = 20;
   for (const length of [100, 1000]) {
-    const pair = makeBenchPair(work, 2 * messages * (length + 64) + 1024);
+    const pair = makeBenchPair(work, 2 * messages * (length + 64) + 1024, length);
     const a = openBenchEngine(pair.dirA, 'alice', true);
     try {
-      const cursor = () => a.pads().find((p) => p.padId === pair.padId)?.cursor ?? Number.NaN;
-      const before = cursor();
+      // Pad bytes used: stream (cursor movement) plus 32 per key slot (send index movement).
+      const used = () => {
+        const p = a.pads().find((x) => x.padId === pair.padId);
+        return p ? p.cursor + 32 * p.sendIndex : Number.NaN;
+      };
+      const before = used();
       for (let i = 0; i < messages; i++) await a.package('bob', benchMessage(length, i));
-      const perByte = Math.abs(cursor() - before) / (messages * length);
+      const perByte = Math.abs(used() - before) / (messages * length);
       const otc = (2 * length + 48) / length;
       report.figure({
         bench: BENCH,
@@ -62,7 +66,7 @@ async function padBytesPerMessageByte(report: Reporter, work: string): Promise<v
         unit: 'B/B',
         baseline: { name: 'One Time Chat (2L+48)/L', value: otc, unit: 'B/B' },
         ratio: perByte / otc,
-        note: `sender cursor movement over ${messages} packages`,
+        note: `sender stream cursor + 32 x key slots used, over ${messages} packages (cost L+32)`,
       });
     } finally {
       a.close();
@@ -157,7 +161,7 @@ async function tracedSyncs(report: Reporter, work: string): Promise<void> {
   for (const burn of [true, false]) {
     const mode = burn ? 'burning on' : 'burning off';
     // A's half holds the packages made here for B plus the child's own: 2 x (count + 1) segments.
-    const pair = makeBenchPair(work, 4 * (TRACED_CALLS + 1) * (L + 32) + 1024);
+    const pair = makeBenchPair(work, 4 * (TRACED_CALLS + 1) * (L + 32) + 1024, L);
     try {
       // The packages B will unpackage, made in this process on A.
       const a = openBenchEngine(pair.dirA, 'alice', burn);

@@ -35,7 +35,15 @@ function engines(root: string, name: string) {
   const dirA = join(root, `${name}-alice`);
   const dirB = join(root, `${name}-bob`);
   const size = 2 * (MESSAGES + WARMUP) * (TEXT.length + 32) + 4096;
-  createPadPair({ dirA, dirB, nameA: 'alice', nameB: 'bob', size, source: { kind: 'seeded', seed: name } });
+  createPadPair({
+    dirA,
+    dirB,
+    nameA: 'alice',
+    nameB: 'bob',
+    size,
+    source: { kind: 'seeded', seed: name },
+    typicalLength: TEXT.length,
+  });
   const cfg = (dataDir: string, port: number) =>
     parseConfig({
       dataDir,

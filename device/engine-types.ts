@@ -11,12 +11,18 @@ export interface ByteRange {
 
 /** How much of a pad's own region is left, in the form every reply carries. */
 export interface PadRemaining {
-  /** Bytes left in this device's own region of the pad. */
+  /** Pad bytes this device can still send with: unused key slots (32 bytes each) plus unused stream bytes; 0 once
+   * either runs out. */
   readonly remaining: number;
-  /** The longest message that still fits (remaining - 32, or 0). */
+  /** The longest message that still fits: the stream bytes left, or 0 when no key slot is left. */
   readonly maxMessageLength: number;
-  /** About how many messages of the configured typical length still fit. */
+  /** About how many messages of the configured typical length still fit: the fewer of the key slots left and
+   * the stream left divided by the typical length. */
   readonly messagesLeft: number;
+  /** Unused key slots: at most this many more messages, however short. */
+  readonly keySlotsLeft: number;
+  /** Unused stream bytes: at most this many more message bytes in all. */
+  readonly streamLeft: number;
 }
 
 /** The result of packaging one message. */
@@ -26,7 +32,7 @@ export interface PackageResult extends PadRemaining {
   readonly contact: string;
   /** Hex pad id. */
   readonly padId: string;
-  /** Pad bytes this message used (L + 32). */
+  /** Pad bytes this message used (L + 32: one key slot and L stream bytes). */
   readonly cost: number;
   /** The pad's entropy was simulated or seeded. */
   readonly insecure: boolean;
@@ -41,7 +47,7 @@ export interface UnpackageResult extends PadRemaining {
   readonly plaintext: Uint8Array | null;
   /** Length of the plaintext in bytes. */
   readonly length: number;
-  /** Ranges of the peer's region this package shows were skipped (messages not received, maybe later). */
+  /** Ranges of the peer's stream area this package shows were skipped (messages not received, maybe later). */
   readonly gaps: readonly ByteRange[];
   /** True when this package filled part of an earlier gap (it arrived out of order). */
   readonly late: boolean;
@@ -54,11 +60,20 @@ export interface PadRecord {
   readonly contact: string;
   readonly side: Side;
   readonly size: number;
+  /** A's region is [0, split), B's [split, size). */
   readonly split: number;
+  /** This side's stream cursor: A's next stream byte (forward), B's stream end (backward). */
   readonly cursor: number;
   readonly state: 'active' | 'exhausted' | 'retired';
   readonly insecure: boolean;
   readonly createdAt: number;
+  /** The wire format the pad was installed for: 2; a pad from before v2 (1) neither sends nor receives. */
+  readonly wireVersion: number;
+  /** Key slots of A's and of B's key area (device/layout.ts), the same in both devices' ledgers. */
+  readonly keySlotsA: number;
+  readonly keySlotsB: number;
+  /** The index of this side's next message: its key slot. */
+  readonly sendIndex: number;
 }
 
 /** A pad with what is left of this device's region. */

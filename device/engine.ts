@@ -1,14 +1,20 @@
 /**
- * The pad engine: packages and unpackages messages with the pads in a data dir.
+ * The pad engine: packages and unpackages messages with the pads in a data dir, wire format v2 (docs/PROTOCOL.md).
  *
- * Send path (package): validate → look up the contact's active pad → check it fits → ask the user (Confirmer)
- * → reserve the segment durably (cursor advance + burn queue, one fsynced transaction) → read the segment →
- * build the package → burn the segment (overwrite + fdatasync) → reply. A crash after the reservation wastes the
- * segment; it is never reused, and start-up burns it.
+ * Send path (package): validate → look up the contact's active pad → check it fits (a key slot and L stream bytes
+ * left) → ask the user (Confirmer) → reserve message index i and its stream range durably (one fsynced
+ * transaction: cursor, send index, burn queue) → read key slot i and the stream range → refuse burned bytes
+ * (PAD_BURNED) → build the package → burn both ranges (overwrite + one fdatasync) → reply. A crash after the
+ * reservation wastes the message's pad bytes; they are never reused, and start-up burns them.
  *
- * Receive path (unpackage): parse → find the pad → check side, region, replay and overlap → read the segment and
- * verify the tag (constant time) → [ask the user, if confirm-decrypt is on] → record the segment durably →
- * burn it → decrypt and reply. Nothing is written to the ledger before the tag verifies.
+ * Receive path (unpackage): parse → find the pad → check side, index (a key slot of the peer's key area, not yet
+ * received), stream range (inside the peer's stream area, not yet received) → read key slot and stream, refuse
+ * burned bytes → verify the tag (constant time) → [ask the user, if confirm-decrypt is on] → record slot and range
+ * durably → burn both → decrypt and reply. Nothing is written to the ledger before the tag verifies.
+ *
+ * The engine holds the data dir's ledger with SQLite's exclusive lock for its whole life (device/ledger/open.ts):
+ * a second engine, in this process or another, gets DATA_DIR_BUSY and touches nothing. Parts hosted in the same
+ * process (pool filler, pairing, the home screen) use the engine's own {@link DeviceEngine.ledger}.
  *
  * Critical sections (from the reservation to the reply) are synchronous, so two requests never interleave
  * inside one; only the wait for the user is asynchronous, and state is re-checked after it.
@@ -22,8 +28,10 @@ import { type DataDirLayout, prepareDataDir } from './data-dir.js';
 import type { ByteRange, PackageResult, PadInfo, PadRemaining, UnpackageResult } from './engine-types.js';
 import { OnepadError } from './errors.js';
 import { EventLog } from './events.js';
-import { Ledger, type PadRow } from './ledger/ledger.js';
+import { keySlot, sideAreas } from './layout.js';
+import { Ledger, type PadRow, sendRoom } from './ledger/ledger.js';
 import {
+  containsZeroBlock,
   destroyPadFile,
   listPadFiles,
   openPadFile,
@@ -32,8 +40,17 @@ import {
   readSegment,
   syncData,
 } from './pad-file.js';
-import { checkGap, classify, contains, intersects, otherSide, regionOf } from './ranges.js';
-import { encodePackage, parsePackage, SEGMENT_OVERHEAD, segmentCost, verifyAndDecrypt } from './wire.js';
+import { checkGap, classify, contains, otherSide } from './ranges.js';
+import {
+  encodePackage,
+  MAC_KEY_LENGTH,
+  PACKAGE_OVERHEAD,
+  type ParsedPackage,
+  parsePackage,
+  segmentCost,
+  verifyAndDecrypt,
+  WIRE_VERSION,
+} from './wire.js';
 
 /** Named points in the send and receive paths where a test can make the process die. */
 export const CRASH_POINTS = [
@@ -84,11 +101,40 @@ function decisionError(d: ConfirmDecision): OnepadError | null {
   return new OnepadError('CONFIRM_TIMEOUT');
 }
 
+/** Figures of a pad row: what this side can still send (key slots and stream), for messages of about `typical`. */
+export function figuresOf(pad: PadRow, typical: number): PadRemaining {
+  const { keySlotsLeft, streamLeft } = sendRoom(pad);
+  return figures(keySlotsLeft, streamLeft, typical);
+}
+
+function figures(keySlotsLeft: number, streamLeft: number, typical: number): PadRemaining {
+  const usable = keySlotsLeft > 0 && streamLeft > 0;
+  return {
+    remaining: usable ? streamLeft + MAC_KEY_LENGTH * keySlotsLeft : 0,
+    maxMessageLength: usable ? streamLeft : 0,
+    messagesLeft: usable ? Math.min(keySlotsLeft, Math.floor(streamLeft / typical)) : 0,
+    keySlotsLeft,
+    streamLeft,
+  };
+}
+
+/** What {@link DeviceEngine.admit} found a package to claim, checked against the ledger. */
+interface Admitted {
+  readonly pad: PadRow;
+  readonly parsed: ParsedPackage;
+  readonly key: ByteRange;
+  readonly stream: ByteRange;
+}
+
 /** The device's pad engine. */
 export class DeviceEngine {
   readonly layout: DataDirLayout;
   readonly events: EventLog;
-  private readonly ledger: Ledger;
+  /**
+   * The data dir's ledger, held with the exclusive lock for the engine's life. Parts of the same process that need
+   * the ledger (the entropy pool, pairing, the home screen) use this one: opening it again would be DATA_DIR_BUSY.
+   */
+  readonly ledger: Ledger;
   private readonly deps: EngineDeps;
   private readonly fds = new Map<string, number>();
   private readonly shutdown = new AbortController();
@@ -102,10 +148,12 @@ export class DeviceEngine {
   }
 
   /**
-   * Open the data dir (creating it with mode 0700), migrate the ledger, and recover from an interrupted run:
-   * burn every segment still queued for burning, and burn and remove pad files the ledger does not know.
+   * Open the data dir (creating it with mode 0700), take the ledger's exclusive lock, migrate the ledger, and
+   * recover from an interrupted run: burn every range still queued for burning, and burn and remove pad files the
+   * ledger does not know. Nothing is read or written before the lock is held.
    *
-   * @throws OnepadError DATA_DIR_UNSAFE, LEDGER_SCHEMA_TOO_NEW, CONFIG_INVALID (private receive without a display)
+   * @throws OnepadError DATA_DIR_BUSY (another engine or process holds the data dir), DATA_DIR_UNSAFE,
+   *   LEDGER_SCHEMA_TOO_NEW, CONFIG_INVALID (private receive without a display)
    */
   static open(deps: EngineDeps): DeviceEngine {
     if (deps.config.confirm.privateReceive && !deps.privateDisplay) {
@@ -117,7 +165,13 @@ export class DeviceEngine {
     }
     const layout = prepareDataDir(deps.config.dataDir);
     const ledger = Ledger.open(layout.ledger);
-    const events = new EventLog(layout.events, deps.config.engine.eventLogMax, deps.now);
+    let events: EventLog;
+    try {
+      events = new EventLog(layout.events, deps.config.engine.eventLogMax, deps.now);
+    } catch (e) {
+      ledger.close();
+      throw e;
+    }
     const engine = new DeviceEngine(deps, layout, ledger, events);
     try {
       engine.recover();
@@ -132,8 +186,9 @@ export class DeviceEngine {
    * Encrypt and authenticate `plaintext` for `contact`, after the user approved it on the device.
    *
    * @param signal - aborts the wait for the user (the request is then denied as CONFIRM_TIMEOUT)
-   * @throws OnepadError INVALID_ARGUMENT, MESSAGE_TOO_LONG, UNKNOWN_CONTACT, PAD_EXHAUSTED, DENIED,
-   *   CONFIRM_TIMEOUT, BUSY, PAD_FILE_INVALID, STORAGE_FAILED, SHUTTING_DOWN
+   * @throws OnepadError INVALID_ARGUMENT, MESSAGE_TOO_LONG, UNKNOWN_CONTACT, PAD_EXHAUSTED, UNSUPPORTED_VERSION
+   *   (a v1 pad), DENIED, CONFIRM_TIMEOUT, BUSY, PAD_BURNED (nothing sent), PAD_FILE_INVALID, STORAGE_FAILED,
+   *   SHUTTING_DOWN
    */
   async package(contact: string, plaintext: Uint8Array, signal?: AbortSignal): Promise<PackageResult> {
     this.assertOpen();
@@ -153,17 +208,19 @@ export class DeviceEngine {
     const max = this.deps.config.engine.maxMessageLength;
     if (plaintext.length > max) throw new OnepadError('MESSAGE_TOO_LONG', { length: plaintext.length, max });
 
-    const before = this.sendablePad(contact, plaintext.length);
-    const cost = segmentCost(plaintext.length);
-    const remainingAfter = this.remainingOf(before) - cost;
+    const L = plaintext.length;
+    const before = this.sendablePad(contact, L);
+    const cost = segmentCost(L);
+    const room = sendRoom(before);
+    const after = figures(room.keySlotsLeft - 1, room.streamLeft - L, this.typical());
     const decision = await this.ask(
       {
         kind: 'encrypt',
         contact,
         plaintext,
         cost,
-        remainingAfter,
-        messagesLeftAfter: this.messagesLeft(remainingAfter),
+        remainingAfter: after.remaining,
+        messagesLeftAfter: after.messagesLeft,
         fingerprint: messageFingerprint(plaintext),
         insecure: before.insecure,
       },
@@ -174,26 +231,27 @@ export class DeviceEngine {
     this.assertOpen();
 
     // From here to the return, nothing awaits: the reservation, the read, the burn and the reply are one step.
-    const pad = this.sendablePad(contact, plaintext.length);
-    const start = pad.side === 'A' ? pad.cursor : pad.cursor - cost;
-    const segment: ByteRange = { start, end: start + cost };
-    const newCursor = pad.side === 'A' ? segment.end : segment.start;
-    const remaining = this.remainingOf(pad) - cost;
+    const pad = this.sendablePad(contact, L);
     const fd = this.fd(pad);
     const burn = this.deps.config.engine.burn;
-    this.ledger.reserveSend(pad.padId, pad.cursor, newCursor, segment, burn, remaining < SEGMENT_OVERHEAD + 1);
+    // Reads the row and moves cursor and index in one immediate transaction: a coded error if it lost a race.
+    const r = this.ledger.reserveSend(pad.padId, L, burn);
     this.crash('after-reserve');
-    const bytes = readSegment(fd, segment.start, cost);
+    const key = readSegment(fd, r.key.start, MAC_KEY_LENGTH);
+    const stream = readSegment(fd, r.stream.start, L);
     let pkg: Uint8Array;
     try {
       this.crash('after-read');
-      pkg = encodePackage(pad.side, Buffer.from(pad.padId, 'hex'), segment.start, plaintext, bytes);
+      this.refuseBurned(pad.padId, 'send', r.index, key, stream);
+      pkg = encodePackage(pad.side, Buffer.from(pad.padId, 'hex'), r.index, r.stream.start, plaintext, key, stream);
     } finally {
-      bytes.fill(0);
+      key.fill(0);
+      stream.fill(0);
     }
-    if (burn) this.burn(fd, pad.padId, segment);
+    if (burn) this.burn(fd, pad.padId, [r.key, r.stream]);
     this.crash('after-burn');
-    this.noteRemaining(pad, remaining);
+    const left = figuresOf(r.after, this.typical());
+    this.noteRemaining(pad, left.remaining);
     this.crash('before-reply');
     return {
       package: pkg,
@@ -201,31 +259,39 @@ export class DeviceEngine {
       padId: pad.padId,
       cost,
       insecure: pad.insecure,
-      ...this.remainingFigures(remaining),
+      ...left,
     };
   }
 
   /**
    * Authenticate and decrypt a package from a contact.
    *
-   * @throws OnepadError MALFORMED, UNSUPPORTED_VERSION, UNKNOWN_PAD, REFLECTION, REPLAY, OVERLAP, MAC_INVALID,
-   *   DENIED / CONFIRM_TIMEOUT / BUSY (confirm-decrypt), PAD_FILE_INVALID, STORAGE_FAILED, SHUTTING_DOWN
+   * @throws OnepadError MALFORMED, MESSAGE_TOO_LONG, UNSUPPORTED_VERSION, UNKNOWN_PAD, REFLECTION, REPLAY,
+   *   OVERLAP, PAD_BURNED, MAC_INVALID, DENIED / CONFIRM_TIMEOUT / BUSY (confirm-decrypt), PAD_FILE_INVALID,
+   *   STORAGE_FAILED, SHUTTING_DOWN
    */
   async unpackage(bytes: Uint8Array, signal?: AbortSignal): Promise<UnpackageResult> {
     this.assertOpen();
-    const { pad, parsed, segment } = this.admit(bytes);
+    const { pad, parsed, key, stream } = this.admit(bytes);
     const fd = this.fd(pad);
-    const seg = readSegment(fd, segment.start, segment.end - segment.start);
+    const keyBytes = readSegment(fd, key.start, MAC_KEY_LENGTH);
+    const streamBytes = readSegment(fd, stream.start, parsed.length);
     let plaintext: Uint8Array;
     try {
-      plaintext = verifyAndDecrypt(parsed, seg);
+      this.refuseBurned(pad.padId, 'receive', parsed.index, keyBytes, streamBytes);
+      plaintext = verifyAndDecrypt(parsed, keyBytes, streamBytes);
     } catch (e) {
       if (e instanceof OnepadError && e.code === 'MAC_INVALID') {
-        this.events.record('MAC_FAILURE', pad.padId, { start: segment.start, length: parsed.length });
+        this.events.record('MAC_FAILURE', pad.padId, {
+          index: parsed.index,
+          start: stream.start,
+          length: parsed.length,
+        });
       }
       throw e;
     } finally {
-      seg.fill(0);
+      keyBytes.fill(0);
+      streamBytes.fill(0);
     }
     try {
       this.crash('recv-after-verify');
@@ -242,14 +308,14 @@ export class DeviceEngine {
       const burn = this.deps.config.engine.burn;
       const peer = otherSide(pad.side);
       let gapCheck = { gap: null as ByteRange | null, late: false };
-      this.ledger.recordReceived(pad.padId, segment, burn, () => {
-        this.checkNotReceived(pad.padId, segment);
-        const region = regionOf(peer, pad.size, pad.split);
-        const frontier = this.ledger.receivedFrontier(pad.padId, peer) ?? (peer === 'A' ? region.start : region.end);
-        gapCheck = checkGap(peer, frontier, segment);
+      this.ledger.recordReceived(pad.padId, parsed.index, key, stream, burn, () => {
+        this.checkNotReceived(pad.padId, parsed.index, stream);
+        const area = sideAreas(pad, peer).stream;
+        const frontier = this.ledger.receivedFrontier(pad.padId, peer) ?? (peer === 'A' ? area.start : area.end);
+        gapCheck = checkGap(peer, frontier, stream);
       });
       this.crash('recv-after-commit');
-      if (burn) this.burn(fd, pad.padId, segment);
+      if (burn) this.burn(fd, pad.padId, [key, stream]);
       this.crash('recv-after-burn');
       if (gapCheck.gap) {
         this.events.record('GAP', pad.padId, { start: gapCheck.gap.start, end: gapCheck.gap.end });
@@ -269,7 +335,7 @@ export class DeviceEngine {
         gaps: gapCheck.gap ? [gapCheck.gap] : [],
         late: gapCheck.late,
         insecure: pad.insecure,
-        ...this.remainingFigures(this.remainingOf(this.ledger.pad(pad.padId) ?? pad)),
+        ...figuresOf(this.ledger.pad(pad.padId) ?? pad, this.typical()),
       };
     } catch (e) {
       plaintext.fill(0);
@@ -280,17 +346,17 @@ export class DeviceEngine {
   /** Every pad in the ledger with what is left of it (no pad bytes). */
   pads(): PadInfo[] {
     this.assertOpen();
-    return this.ledger.pads().map((p) => ({ ...p, ...this.remainingFigures(this.remainingOf(p)) }));
+    return this.ledger.pads().map((p) => ({ ...p, ...figuresOf(p, this.typical()) }));
   }
 
-  /** Received segments of a pad, for inspection and tests. */
+  /** Received stream ranges of a pad, for inspection and tests. */
   received(padId: string): ByteRange[] {
     return this.ledger.received(padId);
   }
 
   /**
-   * Stop: abort waits for the user, flush burned-segment rows, close files and databases. Critical sections are
-   * synchronous, so a committed reservation is never interrupted by close.
+   * Stop: abort waits for the user, flush burned-range rows, close files and databases (which drops the data
+   * dir's lock). Critical sections are synchronous, so a committed reservation is never interrupted by close.
    */
   close(): void {
     if (this.closed) return;
@@ -304,13 +370,17 @@ export class DeviceEngine {
 
   // --- internals ---------------------------------------------------------------------------------
 
-  /** Checks that run before any pad byte is read: structure, pad, side, region, replay, overlap. */
-  private admit(bytes: Uint8Array): {
-    pad: PadRow;
-    parsed: ReturnType<typeof parsePackage>;
-    segment: ByteRange;
-  } {
-    let parsed: ReturnType<typeof parsePackage>;
+  /**
+   * Checks that run before any pad byte is read: size, structure, pad, side, index in the peer's key area, stream
+   * range in the peer's stream area, replay and overlap.
+   */
+  private admit(bytes: Uint8Array): Admitted {
+    const max = this.deps.config.engine.maxMessageLength;
+    if (bytes instanceof Uint8Array && bytes.length > max + PACKAGE_OVERHEAD) {
+      this.events.record('MALFORMED', null, { code: 'MESSAGE_TOO_LONG' });
+      throw new OnepadError('MESSAGE_TOO_LONG', { length: bytes.length - PACKAGE_OVERHEAD, max });
+    }
+    let parsed: ParsedPackage;
     try {
       parsed = parsePackage(bytes);
     } catch (e) {
@@ -323,72 +393,91 @@ export class DeviceEngine {
       this.events.record('UNKNOWN_PAD', null, {});
       throw new OnepadError('UNKNOWN_PAD');
     }
-    const segment: ByteRange = { start: parsed.start, end: parsed.start + segmentCost(parsed.length) };
-    if (segment.end > pad.size) {
-      this.events.record('MALFORMED', padId, { code: 'MALFORMED', start: segment.start });
-      throw new OnepadError('MALFORMED', { reason: 'segment outside pad' }, 'segment outside pad');
+    if (pad.wireVersion !== WIRE_VERSION) {
+      this.events.record('MALFORMED', padId, { code: 'UNSUPPORTED_VERSION' });
+      throw new OnepadError('UNSUPPORTED_VERSION', { version: pad.wireVersion }, 'this pad was made for wire v1');
     }
     const peer = otherSide(pad.side);
-    if (parsed.side !== peer || intersects(segment, regionOf(pad.side, pad.size, pad.split))) {
-      this.events.record('REFLECTION', padId, { start: segment.start, length: parsed.length });
+    if (parsed.side !== peer) {
+      this.events.record('REFLECTION', padId, { index: parsed.index, length: parsed.length });
       throw new OnepadError('REFLECTION');
     }
-    if (!contains(regionOf(peer, pad.size, pad.split), segment)) {
-      throw new OnepadError('MALFORMED', { reason: 'segment outside region' }, 'segment outside region');
+    const areas = sideAreas(pad, peer);
+    if (parsed.index >= areas.slots) {
+      this.events.record('MALFORMED', padId, { code: 'MALFORMED', reason: 'index' });
+      throw new OnepadError('MALFORMED', { reason: 'index beyond key area' }, 'index beyond the key area');
     }
-    this.checkNotReceived(padId, segment);
-    return { pad, parsed, segment };
+    const stream: ByteRange = { start: parsed.streamStart, end: parsed.streamStart + parsed.length };
+    if (!contains(areas.stream, stream)) {
+      this.events.record('MALFORMED', padId, { code: 'MALFORMED', reason: 'stream' });
+      throw new OnepadError('MALFORMED', { reason: 'stream outside stream area' }, 'stream outside the stream area');
+    }
+    this.checkNotReceived(padId, parsed.index, stream);
+    return { pad, parsed, key: keySlot(areas, parsed.index), stream };
   }
 
-  /** @throws OnepadError REPLAY or OVERLAP when the segment meets one already received */
-  private checkNotReceived(padId: string, segment: ByteRange): void {
-    const rel = classify(segment, this.ledger.nearestReceived(padId, segment.end));
-    if (rel === 'new') return;
-    const code = rel === 'replay' ? 'REPLAY' : 'OVERLAP';
-    this.events.record(code, padId, { start: segment.start, end: segment.end });
-    throw new OnepadError(code);
+  /** @throws OnepadError REPLAY when the key slot was received, OVERLAP when the stream range meets one received */
+  private checkNotReceived(padId: string, index: number, stream: ByteRange): void {
+    const slot = this.ledger.receivedSlot(padId, index);
+    if (slot) {
+      this.events.record('REPLAY', padId, { index, start: stream.start, end: stream.end });
+      throw new OnepadError('REPLAY');
+    }
+    if (classify(stream, this.ledger.nearestReceived(padId, stream.end)) !== 'new') {
+      this.events.record('OVERLAP', padId, { index, start: stream.start, end: stream.end });
+      throw new OnepadError('OVERLAP');
+    }
+  }
+
+  /**
+   * Refuse pad bytes that were already burned: an all-zero 16-byte block in the key slot or the stream range
+   * means the ledger is behind the pad file (a restored backup, a lost flush). Raises a PAD_BURNED event.
+   * @throws OnepadError PAD_BURNED
+   */
+  private refuseBurned(padId: string, path: 'send' | 'receive', index: number, key: Uint8Array, stream: Uint8Array) {
+    if (containsZeroBlock(key) || containsZeroBlock(stream)) {
+      this.events.record('PAD_BURNED', padId, { path, index, length: stream.length });
+      throw new OnepadError('PAD_BURNED', { index });
+    }
   }
 
   /**
    * The contact's active pad, checked to fit a message of `length`.
-   * @throws OnepadError UNKNOWN_CONTACT or PAD_EXHAUSTED
+   * @throws OnepadError UNKNOWN_CONTACT, UNSUPPORTED_VERSION (a v1 pad) or PAD_EXHAUSTED
    */
   private sendablePad(contact: string, length: number): PadRow {
     const pad = this.ledger.activePad(contact) ?? this.ledger.exhaustedPad(contact);
     if (!pad) throw new OnepadError('UNKNOWN_CONTACT', { contact });
-    const remaining = this.remainingOf(pad);
-    const needed = segmentCost(length);
-    if (needed > remaining) {
-      this.events.record('EXHAUSTED', pad.padId, { remaining, needed });
-      throw new OnepadError('PAD_EXHAUSTED', {
-        remaining,
+    if (pad.wireVersion !== WIRE_VERSION) {
+      throw new OnepadError('UNSUPPORTED_VERSION', { version: pad.wireVersion }, 'this pad was made for wire v1');
+    }
+    const f = figuresOf(pad, this.typical());
+    if (pad.state !== 'active' || f.keySlotsLeft < 1 || f.streamLeft < length) {
+      const needed = segmentCost(length);
+      this.events.record('EXHAUSTED', pad.padId, {
+        remaining: f.remaining,
         needed,
-        maxMessageLength: Math.max(0, remaining - SEGMENT_OVERHEAD),
+        keySlotsLeft: f.keySlotsLeft,
+        streamLeft: f.streamLeft,
+      });
+      throw new OnepadError('PAD_EXHAUSTED', {
+        remaining: f.remaining,
+        needed,
+        maxMessageLength: f.maxMessageLength,
+        keySlotsLeft: f.keySlotsLeft,
       });
     }
     return pad;
   }
 
-  private remainingOf(pad: Pick<PadRow, 'side' | 'cursor' | 'split'>): number {
-    return pad.side === 'A' ? pad.split - pad.cursor : pad.cursor - pad.split;
+  private typical(): number {
+    return this.deps.config.engine.typicalMessageLength;
   }
 
-  private messagesLeft(remaining: number): number {
-    return Math.max(0, Math.floor(remaining / segmentCost(this.deps.config.engine.typicalMessageLength)));
-  }
-
-  private remainingFigures(remaining: number): PadRemaining {
-    return {
-      remaining,
-      maxMessageLength: Math.max(0, remaining - SEGMENT_OVERHEAD),
-      messagesLeft: this.messagesLeft(remaining),
-    };
-  }
-
-  private noteRemaining(pad: PadRow, remaining: number): void {
+  private noteRemaining(before: PadRow, remaining: number): void {
     const threshold = this.deps.config.engine.lowPadWarningBytes;
-    if (remaining < threshold && this.remainingOf(pad) >= threshold) {
-      this.events.record('LOW_PAD', pad.padId, { remaining });
+    if (remaining < threshold && figuresOf(before, this.typical()).remaining >= threshold) {
+      this.events.record('LOW_PAD', before.padId, { remaining });
     }
   }
 
@@ -397,11 +486,11 @@ export class DeviceEngine {
     return this.deps.confirmer.confirm(req, combined);
   }
 
-  /** Overwrite a used segment and fdatasync; its queue row goes with the next transaction. */
-  private burn(fd: number, padId: string, segment: ByteRange): void {
-    overwriteRange(fd, segment.start, segment.end);
+  /** Overwrite used ranges and fdatasync once; their queue rows go with the next transaction. */
+  private burn(fd: number, padId: string, ranges: readonly ByteRange[]): void {
+    for (const r of ranges) overwriteRange(fd, r.start, r.end);
     syncData(fd);
-    this.ledger.markBurned({ padId, ...segment });
+    for (const r of ranges) this.ledger.markBurned({ padId, ...r });
   }
 
   private fd(pad: PadRow): number {
@@ -421,7 +510,7 @@ export class DeviceEngine {
     if (this.closed) throw new OnepadError('SHUTTING_DOWN');
   }
 
-  /** Start-up recovery: burn queued segments; burn and remove pad files without a ledger row. */
+  /** Start-up recovery: burn queued ranges; burn and remove pad files without a ledger row. */
   private recover(): void {
     const queued = this.ledger.burnQueue();
     const touched = new Set<string>();

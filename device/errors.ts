@@ -24,6 +24,7 @@ export const ERRORS = {
   DATA_DIR_UNSAFE: { status: 500, message: 'data directory is not safe to use' },
   LEDGER_SCHEMA_TOO_NEW: { status: 500, message: 'ledger was written by a newer onepad' },
   INSECURE_REFUSED: { status: 403, message: 'this action needs a secure device; it is simulated or seeded' },
+  DATA_DIR_BUSY: { status: 503, message: 'another process has this data directory open' },
 
   // --- arguments --------------------------------------------------------------------------------
   INVALID_ARGUMENT: { status: 400, message: 'invalid argument' },
@@ -50,6 +51,7 @@ export const ERRORS = {
   PAD_FILE_INVALID: { status: 500, message: 'pad file does not match the ledger' },
   STORAGE_FAILED: { status: 500, message: 'storage operation failed' },
   SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
+  PAD_BURNED: { status: 500, message: 'pad bytes about to be used were already burned; nothing was sent or accepted' },
 
   // --- rpc ---
   NOT_FOUND: { status: 404, message: 'not found' },

@@ -3,7 +3,7 @@
  * trusted band of every screen). Kept in the data dir (`identity.json`, mode 0600), because /etc is read-only to
  * the service; it overrides `device.name` and `device.ownerWord` of the config.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { OnepadError } from './errors.js';
@@ -57,15 +57,30 @@ export function readIdentity(dataDir: string): Identity | null {
 }
 
 /**
- * Save the identity atomically (temporary file, then rename), mode 0600.
+ * Save the identity atomically and durably: a temporary file (mode 0600) written and fsynced, renamed into place,
+ * then the data dir fsynced so the rename itself survives power loss.
  * @throws OnepadError INVALID_ARGUMENT for a name or word of the wrong form
  */
 export function writeIdentity(dataDir: string, id: Identity): void {
   if (!NAME_RE.test(id.name)) throw new OnepadError('INVALID_ARGUMENT', { argument: 'name' }, 'bad device name');
   if (!WORD_RE.test(id.ownerWord)) throw new OnepadError('INVALID_ARGUMENT', { argument: 'ownerWord' }, 'bad word');
   const path = identityPath(dataDir);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify({ name: id.name, ownerWord: id.ownerWord })}\n`, { mode: 0o600 });
+  const fd = openSync(`${path}.tmp`, 'w', 0o600);
+  try {
+    const bytes = Buffer.from(`${JSON.stringify({ name: id.name, ownerWord: id.ownerWord })}\n`);
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(`${path}.tmp`, path);
+  const dir = openSync(dataDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /** First boot: no identity saved yet and none configured (the config's owner's word is empty). */

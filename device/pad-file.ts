@@ -1,6 +1,15 @@
 /**
  * Pad files: `pads/<pad id hex>.pad` in the data dir, mode 0600, exactly `size` bytes. Pad bytes are read into
  * Uint8Arrays the caller zeroes after use, and burned (overwritten with zeros, then fdatasync) once used.
+ *
+ * Burning makes the bytes unreadable through the file system: every later read of the file returns zeros.
+ * It does not make them gone from the medium. An SD card or any flash behind a translation layer writes the
+ * zeros to a fresh page and leaves the old page, with the pad bytes, until its own garbage collection erases it;
+ * someone who reads the raw flash chips (not the block device) may find them. Only full-disk encryption with a
+ * key that is itself destroyed, or destroying the card, closes that gap (docs/LEDGER.md).
+ *
+ * Because burned bytes read as zeros, {@link containsZeroBlock} lets the engine refuse to use bytes that were
+ * already burned, whatever the ledger says.
  */
 import {
   closeSync,
@@ -65,6 +74,26 @@ export function readSegment(fd: number, start: number, length: number): Uint8Arr
   return out;
 }
 
+/** The size of the blocks {@link containsZeroBlock} looks at. */
+export const ZERO_BLOCK = 16;
+
+/**
+ * True when `bytes` holds a run of at least {@link ZERO_BLOCK} zero bytes, anywhere (not only at aligned
+ * offsets: a burned range of an earlier message can start anywhere inside a later one). Random pad bytes hold
+ * such a run with probability below length · 2^-128; burned bytes of 16 or more always do. A burned run shorter
+ * than 16 is not caught here (a short zero run is too likely in random bytes): a message's 32-byte key slot,
+ * always checked with it, is what catches a ledger that fell behind its pad file, since message i always uses the
+ * same slot i.
+ */
+export function containsZeroBlock(bytes: Uint8Array): boolean {
+  let run = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    run = bytes[i] === 0 ? run + 1 : 0;
+    if (run >= ZERO_BLOCK) return true;
+  }
+  return false;
+}
+
 /** Overwrite [start, end) with zeros. Does not sync: call {@link syncData} once after a batch. */
 export function overwriteRange(fd: number, start: number, end: number): void {
   let pos = start;
@@ -74,7 +103,7 @@ export function overwriteRange(fd: number, start: number, end: number): void {
   }
 }
 
-/** fdatasync a pad file: after it returns, burned bytes are gone from the medium's point of view. */
+/** fdatasync a pad file: after it returns, the zeros of a burn are durable (see the file comment on flash). */
 export function syncData(fd: number): void {
   fdatasyncSync(fd);
   padSyncCounter.fdatasync++;

@@ -26,6 +26,8 @@ export interface PadPairOptions {
   readonly source: PadSource;
   /** Pad id (32 hex); random when absent. */
   readonly padId?: string;
+  /** The message length both sides' key areas are sized for (default: the config's typicalMessageLength). */
+  readonly typicalLength?: number;
 }
 
 function fileFiller(
@@ -60,7 +62,8 @@ function fileFiller(
 }
 
 /**
- * Create the same pad in both data dirs (side A in `dirA`, side B in `dirB`).
+ * Create the same pad in both data dirs (side A in `dirA`, side B in `dirB`), with the same v2 layout recorded
+ * in both ledgers.
  * @returns the pad id
  * @throws OnepadError INVALID_ARGUMENT, CONTACT_EXISTS, DATA_DIR_UNSAFE
  */
@@ -86,7 +89,14 @@ export function createPadPair(opts: PadPairOptions): { padId: string } {
         s.dir,
         ledger,
         events,
-        { padId, contact: s.contact, side: s.side, size: opts.size, insecure: true },
+        {
+          padId,
+          contact: s.contact,
+          side: s.side,
+          size: opts.size,
+          insecure: true,
+          ...(opts.typicalLength !== undefined ? { typicalLength: opts.typicalLength } : {}),
+        },
         source.fill,
       );
     } finally {

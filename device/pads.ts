@@ -4,12 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { engineSectionSchema } from './config/engine-section.js';
 import { prepareDataDir } from './data-dir.js';
 import { OnepadError } from './errors.js';
 import type { EventLog } from './events.js';
+import { checkLayout, type PadLayout, planLayout } from './layout.js';
 import type { Ledger } from './ledger/ledger.js';
 import { destroyPadFile, writePadFile } from './pad-file.js';
 import type { Side } from './wire.js';
+
+/** The message length a pad's key areas are sized for when none is given: the config's default. */
+export const DEFAULT_TYPICAL_LENGTH: number = engineSectionSchema.properties.typicalMessageLength.default;
 
 /** A pad to install. */
 export interface PadSpec {
@@ -20,6 +25,25 @@ export interface PadSpec {
   readonly size: number;
   /** True when the pad's bytes did not come from health-tested hardware randomness. */
   readonly insecure: boolean;
+  /** The key slots of each side (device/layout.ts); when absent, {@link planLayout} for `typicalLength`. Both
+   * devices of a pad must install the same layout. */
+  readonly keySlots?: { readonly a: number; readonly b: number };
+  /** The message length the key areas are sized for (default {@link DEFAULT_TYPICAL_LENGTH}). */
+  readonly typicalLength?: number;
+}
+
+/** The layout a spec asks for.
+ * @throws OnepadError INVALID_ARGUMENT when it does not fit the pad */
+export function layoutOf(spec: PadSpec): PadLayout {
+  if (!spec.keySlots) return planLayout(spec.size, spec.typicalLength ?? DEFAULT_TYPICAL_LENGTH);
+  const layout = {
+    size: spec.size,
+    split: Math.floor(spec.size / 2),
+    keySlotsA: spec.keySlots.a,
+    keySlotsB: spec.keySlots.b,
+  };
+  checkLayout(layout);
+  return layout;
 }
 
 /** The smallest pad worth having: room for one 1-byte message on each side. */
@@ -31,8 +55,8 @@ export function newPadId(): string {
 }
 
 /**
- * Write a pad file and add its ledger row, with split = floor(size / 2) and the cursor at the start of this
- * side's region (A: 0, B: size).
+ * Write a pad file and add its ledger row with its v2 layout (split = floor(size / 2), key areas from
+ * {@link layoutOf}); the cursor starts at this side's end of its stream area.
  *
  * @param fill - fills successive chunks of the pad at the given offsets
  * @throws OnepadError INVALID_ARGUMENT (bad id or size), CONTACT_EXISTS
@@ -54,6 +78,7 @@ export function installPad(
       `pad size must be at least ${MIN_PAD_SIZE}`,
     );
   }
+  layoutOf(spec);
   if (ledger.activePad(spec.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: spec.contact });
   const layout = prepareDataDir(dataDir);
   const path = writePadFile(layout.pads, spec.padId, spec.size, fill);
@@ -62,7 +87,7 @@ export function installPad(
 
 /**
  * Add the ledger row of a pad whose file is complete, synced and in place; on failure the file is burned.
- * @throws OnepadError CONTACT_EXISTS
+ * @throws OnepadError CONTACT_EXISTS, INVALID_ARGUMENT (a layout that does not fit)
  */
 export function registerPadFile(
   ledger: Ledger,
@@ -71,15 +96,14 @@ export function registerPadFile(
   path: string,
   now: () => number = Date.now,
 ): void {
-  const split = Math.floor(spec.size / 2);
+  let layout: PadLayout;
   try {
+    layout = layoutOf(spec);
     ledger.insertPad({
       padId: spec.padId,
       contact: spec.contact,
       side: spec.side,
-      size: spec.size,
-      split,
-      cursor: spec.side === 'A' ? 0 : spec.size,
+      ...layout,
       insecure: spec.insecure,
       createdAt: now(),
     });
@@ -87,5 +111,11 @@ export function registerPadFile(
     destroyPadFile(path);
     throw e;
   }
-  events?.record('PAD_CREATED', spec.padId, { size: spec.size, side: spec.side, insecure: spec.insecure });
+  events?.record('PAD_CREATED', spec.padId, {
+    size: spec.size,
+    side: spec.side,
+    insecure: spec.insecure,
+    keySlotsA: layout.keySlotsA,
+    keySlotsB: layout.keySlotsB,
+  });
 }

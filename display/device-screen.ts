@@ -3,10 +3,8 @@
  * and the {@link ConfirmService} on it. It is what the rest of the device talks to: the engine's confirmer and
  * private display, the pairing approver and progress, and the home screen.
  */
-import Database from 'better-sqlite3';
 import type { Config } from '../device/config/config.js';
 import type { ConfirmDecision } from '../device/confirm.js';
-import { dataDirLayout } from '../device/data-dir.js';
 import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import type { EventRecord } from '../device/events.js';
 import type { PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
@@ -120,7 +118,6 @@ export async function openDeviceScreen(
   const ui = new DeviceUi(deviceUiOptions(config, sink, clock));
   const detachInput = ui.attach(input);
   let home: HomeSource | null = null;
-  let poolDb: Database.Database | null = null;
   let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
   let closed = false;
 
@@ -240,8 +237,8 @@ export async function openDeviceScreen(
     sim: simulated ? { sink: sink as SimSink, input: input as SimInput } : null,
     setHomeSource,
     attachEngine(engine) {
-      poolDb ??= new Database(dataDirLayout(config.dataDir).ledger, { readonly: true, fileMustExist: true });
-      const poolStmt = poolDb.prepare('SELECT filled, consumed, latch FROM pool WHERE id = 1');
+      // The engine holds the ledger with the data dir's exclusive lock: read the pool counters through it.
+      const poolStmt = engine.ledger.db.prepare('SELECT filled, consumed, latch FROM pool WHERE id = 1');
       setHomeSource({
         contacts: () =>
           engine
@@ -296,7 +293,6 @@ export async function openDeviceScreen(
       closed = true;
       if (alarmTimer !== null) clock.clearTimeout(alarmTimer);
       pairing?.abort();
-      poolDb?.close();
       confirmer.close();
       detachInput();
       await ui.close();

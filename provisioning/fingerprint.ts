@@ -24,6 +24,18 @@ export class Transcript {
     }
   }
 
+  /**
+   * Add the pad's v2 layout (key slots of A and of B, u32 big-endian each), right after the constructor: two
+   * devices that installed different layouts (a tampered PROPOSE) then show different fingerprints.
+   */
+  addLayout(keySlotsA: number, keySlotsB: number): void {
+    const b = new Uint8Array(8);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, keySlotsA, false);
+    v.setUint32(4, keySlotsB, false);
+    this.h.update(b);
+  }
+
   /** Add one chunk's two commitments, A's first. */
   addChunk(commitA: Uint8Array, commitB: Uint8Array): void {
     this.h.update(commitA);

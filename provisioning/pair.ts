@@ -58,6 +58,7 @@ export async function pairOverLink(opts: PairOptions): Promise<PairingResult> {
       approver: opts.approver,
       config: config.pairing,
       requestedSize: opts.size,
+      typicalLength: config.engine.typicalMessageLength,
       insecure: config.device.simulated,
       onProgress: opts.onProgress,
       signal: opts.signal,

@@ -13,9 +13,10 @@ import type { ConfirmDecision } from '../device/confirm.js';
 import { isValidContactName } from '../device/engine.js';
 import { OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
+import { checkLayout, type PadLayout, planLayout } from '../device/layout.js';
 import type { Ledger } from '../device/ledger/ledger.js';
 import { destroyPadFile, PadFileWriter } from '../device/pad-file.js';
-import { MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
+import { DEFAULT_TYPICAL_LENGTH, MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
 import type { Side } from '../device/wire.js';
 import type { PairingConfig } from './config-section.js';
 import type { FrameConnection } from './connection.js';
@@ -70,6 +71,8 @@ export interface PairingDeps {
   readonly config: PairingConfig;
   /** The pad size the initiator asks for; it gets min(this, both pools, both maxima). */
   readonly requestedSize?: number;
+  /** Initiator: the message length the pad's key areas are sized for (config engine.typicalMessageLength). */
+  readonly typicalLength?: number;
   /** Force the insecure mark (a simulated device), whatever the pool says. */
   readonly insecure?: boolean;
   readonly onProgress?: (p: PairingProgress) => void;
@@ -179,6 +182,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     let padId: Uint8Array;
     let size: number;
     let chunk: number;
+    let layout: PadLayout;
     if (deps.role === 'initiator') {
       size = Math.min(
         deps.requestedSize ?? Number.MAX_SAFE_INTEGER,
@@ -196,7 +200,16 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
       }
       padId = new Uint8Array(randomBytes(16));
       chunk = config.chunkBytes;
-      await conn.send(jsonFrame(FRAME.PROPOSE, { padId: bytesToHex(padId), size, chunk }));
+      layout = planLayout(size, deps.typicalLength ?? DEFAULT_TYPICAL_LENGTH);
+      await conn.send(
+        jsonFrame(FRAME.PROPOSE, {
+          padId: bytesToHex(padId),
+          size,
+          chunk,
+          keySlotsA: layout.keySlotsA,
+          keySlotsB: layout.keySlotsB,
+        }),
+      );
       parseJson(await conn.expect(FRAME.ACCEPT, io, deps.signal));
     } else {
       const p = parseJson(await conn.expect(FRAME.PROPOSE, io, deps.signal));
@@ -208,6 +221,17 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
       padId = hexToBytes(p.padId);
       size = p.size as number;
       chunk = p.chunk as number;
+      layout = {
+        size,
+        split: Math.floor(size / 2),
+        keySlotsA: p.keySlotsA as number,
+        keySlotsB: p.keySlotsB as number,
+      };
+      try {
+        checkLayout(layout);
+      } catch {
+        throw protocolError('bad layout');
+      }
       if (size > deps.source.available() || size > config.maxPadBytes) {
         throw new OnepadError('POOL_INSUFFICIENT', { available: deps.source.available(), needed: size });
       }
@@ -218,6 +242,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     // --- commit / reveal, chunk by chunk -------------------------------------------------------------
     writer = PadFileWriter.create(deps.padsDir, padIdHex, size);
     const transcript = new Transcript(padId, size, nameA, nameB);
+    transcript.addLayout(layout.keySlotsA, layout.keySlotsB);
     const peerSide: Side = side === 'A' ? 'B' : 'A';
     let ownInsecure = deps.insecure === true;
     const started = now();
@@ -281,7 +306,14 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     await decide(deps, { peer: peer.name, side, size, fingerprint, insecure });
 
     // --- activate on both ----------------------------------------------------------------------------
-    const spec = { padId: padIdHex, contact: peer.name, side, size, insecure };
+    const spec = {
+      padId: padIdHex,
+      contact: peer.name,
+      side,
+      size,
+      insecure,
+      keySlots: { a: layout.keySlotsA, b: layout.keySlotsB },
+    };
     registerPadFile(deps.ledger, deps.events, spec, finishedPath, now);
     registered = padIdHex;
     await conn.send(jsonFrame(FRAME.INSTALLED, {}));

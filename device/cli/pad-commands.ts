@@ -7,6 +7,8 @@ import { parseConfig } from '../config/config.js';
 import type { Confirmer } from '../confirm.js';
 import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
+import { JUNK_KINDS } from '../events.js';
+import { inspectDataDir } from '../inspect.js';
 import { createPadPair } from '../pad-pair.js';
 import { type OptionSpecs, option, parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
@@ -25,6 +27,11 @@ async function withOfflineEngine<T>(dir: string, fn: (engine: DeviceEngine) => P
   } finally {
     engine.close();
   }
+}
+
+/** Listing: a read-only view without start-up recovery, refused (DATA_DIR_BUSY) while the dir is in use. */
+function withInspection<T>(dir: string, fn: Parameters<typeof inspectDataDir<T>>[1]): Promise<T> {
+  return inspectDataDir(parseConfig({ dataDir: dir, device: { simulated: true } }), fn);
 }
 
 function write(ctx: CommandContext, line: string): void {
@@ -76,11 +83,11 @@ const list: Command = {
   example: 'pad list --dir /tmp/alice',
   async run(ctx) {
     const args = parseArgs(ctx.argv, DIR_OPTIONS);
-    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
-      for (const p of engine.pads()) {
+    await withInspection(stringOption(args, 'dir'), (view) => {
+      for (const p of view.pads()) {
         write(
           ctx,
-          `${p.padId}  ${p.contact.padEnd(16)} side ${p.side}  ${p.state.padEnd(9)} ${p.remaining} bytes left (~${p.messagesLeft} messages)${p.insecure ? '  INSECURE' : ''}`,
+          `${p.padId}  ${p.contact.padEnd(16)} side ${p.side}  ${p.state.padEnd(9)} ${p.remaining} bytes left (~${p.messagesLeft} messages; ${p.keySlotsLeft} key slots, ${p.streamLeft} stream bytes)${p.wireVersion !== 2 ? '  WIRE v1: UNUSABLE' : ''}${p.insecure ? '  INSECURE' : ''}`,
         );
       }
     });
@@ -100,11 +107,17 @@ const events: Command = {
   example: 'pad events --dir /tmp/alice --limit 5',
   async run(ctx) {
     const args = parseArgs(ctx.argv, EVENTS_OPTIONS);
-    await withOfflineEngine(stringOption(args, 'dir'), async (engine) => {
-      for (const e of engine.events.recent(sizeOption(args, 'limit', 20))) {
+    await withInspection(stringOption(args, 'dir'), (view) => {
+      for (const e of view.events?.recent(sizeOption(args, 'limit', 20)) ?? []) {
         write(
           ctx,
           `${new Date(e.time).toISOString()}  ${e.kind.padEnd(15)} ${e.padId ?? '-'}  ${JSON.stringify(e.detail)}`,
+        );
+      }
+      for (const c of view.events?.counts().filter((x) => JUNK_KINDS.has(x.kind)) ?? []) {
+        write(
+          ctx,
+          `junk: ${c.kind} ${c.reason || '-'} ${c.padId ?? '-'} x${c.count} (last ${new Date(c.lastTime).toISOString()})`,
         );
       }
     });

@@ -7,7 +7,8 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { ByteRange, PadRecord } from '../engine-types.js';
 import { OnepadError } from '../errors.js';
-import type { Side } from '../wire.js';
+import { keySlot, sideAreas } from '../layout.js';
+import { MAC_KEY_LENGTH, type Side, WIRE_VERSION } from '../wire.js';
 import { type Db, openLedgerDb } from './open.js';
 
 /** A pad row. */
@@ -28,6 +29,19 @@ interface RawPad {
   state: PadRow['state'];
   insecure: number;
   created_at: number;
+  wire_version: number;
+  key_slots_a: number;
+  key_slots_b: number;
+  send_index: number;
+}
+
+/** What a reservation hands out: the message index, its key slot, and its stream range. */
+export interface Reservation {
+  readonly index: number;
+  readonly key: ByteRange;
+  readonly stream: ByteRange;
+  /** The pad row as it is after the reservation. */
+  readonly after: PadRow;
 }
 
 function toRow(r: RawPad): PadRow {
@@ -41,6 +55,20 @@ function toRow(r: RawPad): PadRow {
     state: r.state,
     insecure: r.insecure === 1,
     createdAt: r.created_at,
+    wireVersion: r.wire_version,
+    keySlotsA: r.key_slots_a,
+    keySlotsB: r.key_slots_b,
+    sendIndex: r.send_index,
+  };
+}
+
+/** Stream bytes and key slots this side can still send with. */
+export function sendRoom(pad: PadRow): { keySlotsLeft: number; streamLeft: number } {
+  if (pad.wireVersion !== WIRE_VERSION) return { keySlotsLeft: 0, streamLeft: 0 };
+  const areas = sideAreas(pad, pad.side);
+  return {
+    keySlotsLeft: Math.max(0, areas.slots - pad.sendIndex),
+    streamLeft: pad.side === 'A' ? areas.stream.end - pad.cursor : pad.cursor - areas.stream.start,
   };
 }
 
@@ -107,47 +135,93 @@ export class Ledger {
   }
 
   /**
-   * Add a pad row (its file must already be complete and synced).
+   * Add a v2 pad row (its file must already be complete and synced). The cursor starts at the sender's end of its
+   * stream area, the send index at 0.
    * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad
    */
-  insertPad(p: Omit<PadRow, 'state'>): void {
+  insertPad(p: Omit<PadRow, 'state' | 'cursor' | 'wireVersion' | 'sendIndex'>): void {
+    const stream = sideAreas(p, p.side).stream;
+    const cursor = p.side === 'A' ? stream.start : stream.end;
     this.write(() => {
       if (this.activePad(p.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: p.contact });
       this.stmt(
-        `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
-      ).run(id(p.padId), p.contact, p.side, p.size, p.split, p.cursor, p.insecure ? 1 : 0, p.createdAt);
+        `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at,
+                           wire_version, key_slots_a, key_slots_b, send_index)
+           VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0)`,
+      ).run(
+        id(p.padId),
+        p.contact,
+        p.side,
+        p.size,
+        p.split,
+        cursor,
+        p.insecure ? 1 : 0,
+        p.createdAt,
+        WIRE_VERSION,
+        p.keySlotsA,
+        p.keySlotsB,
+      );
     });
   }
 
   /**
-   * Reserve a send segment: move the cursor from `expectedCursor` to `newCursor` and, when burning, queue the
-   * segment for burning, in one durable transaction. After this returns, the segment is never handed out again.
-   * @throws Error when the cursor moved meanwhile (a programming error: sends are serialized)
+   * Reserve the next message of `length` bytes on an active pad: key slot `send_index` and the next `length`
+   * bytes of the stream area (A forward, B backward), read from the row and written back in one immediate,
+   * durable transaction, so two reservations can never be handed the same bytes. When burning, both ranges are
+   * queued for burning in the same transaction. After this returns, neither range is ever handed out again.
+   *
+   * @throws OnepadError PAD_EXHAUSTED when the pad is no longer active or the message no longer fits (another
+   *   sender got there first), UNSUPPORTED_VERSION for a v1 pad
    */
-  reserveSend(
-    padId: string,
-    expectedCursor: number,
-    newCursor: number,
-    segment: ByteRange,
-    burn: boolean,
-    exhausted: boolean,
-  ): void {
+  reserveSend(padId: string, length: number, burn: boolean): Reservation {
+    let out: Reservation | undefined;
     this.write(() => {
+      const pad = this.pad(padId);
+      if (pad?.state !== 'active') {
+        throw new OnepadError('PAD_EXHAUSTED', { remaining: 0, needed: length + MAC_KEY_LENGTH, maxMessageLength: 0 });
+      }
+      if (pad.wireVersion !== WIRE_VERSION) throw new OnepadError('UNSUPPORTED_VERSION', { version: pad.wireVersion });
+      const room = sendRoom(pad);
+      if (room.keySlotsLeft < 1 || room.streamLeft < length) {
+        throw new OnepadError('PAD_EXHAUSTED', {
+          remaining: room.keySlotsLeft > 0 ? room.streamLeft + MAC_KEY_LENGTH * room.keySlotsLeft : 0,
+          needed: length + MAC_KEY_LENGTH,
+          maxMessageLength: room.keySlotsLeft > 0 ? room.streamLeft : 0,
+        });
+      }
+      const areas = sideAreas(pad, pad.side);
+      const index = pad.sendIndex;
+      const key = keySlot(areas, index);
+      const stream =
+        pad.side === 'A'
+          ? { start: pad.cursor, end: pad.cursor + length }
+          : { start: pad.cursor - length, end: pad.cursor };
+      const cursor = pad.side === 'A' ? stream.end : stream.start;
+      const exhausted = room.keySlotsLeft - 1 < 1 || room.streamLeft - length < 1;
       // State changes only on the send that exhausts the pad: leaving it out of the SET otherwise spares SQLite
       // the upkeep of the one-active-pad-per-contact index on every send.
       const info = exhausted
         ? this.stmt(
-            "UPDATE pads SET cursor = ?, state = 'exhausted' WHERE pad_id = ? AND cursor = ? AND state = 'active'",
-          ).run(newCursor, id(padId), expectedCursor)
-        : this.stmt("UPDATE pads SET cursor = ? WHERE pad_id = ? AND cursor = ? AND state = 'active'").run(
-            newCursor,
-            id(padId),
-            expectedCursor,
-          );
-      if (info.changes !== 1) throw new Error('cursor moved under a reservation');
-      if (burn) this.queueBurn(padId, segment);
+            "UPDATE pads SET cursor = ?, send_index = ?, state = 'exhausted' WHERE pad_id = ? AND cursor = ? AND send_index = ? AND state = 'active'",
+          ).run(cursor, index + 1, id(padId), pad.cursor, index)
+        : this.stmt(
+            "UPDATE pads SET cursor = ?, send_index = ? WHERE pad_id = ? AND cursor = ? AND send_index = ? AND state = 'active'",
+          ).run(cursor, index + 1, id(padId), pad.cursor, index);
+      if (info.changes !== 1) {
+        throw new OnepadError('PAD_EXHAUSTED', { remaining: 0, needed: length + MAC_KEY_LENGTH, maxMessageLength: 0 });
+      }
+      if (burn) {
+        this.queueBurn(padId, key);
+        this.queueBurn(padId, stream);
+      }
+      out = {
+        index,
+        key,
+        stream,
+        after: { ...pad, cursor, sendIndex: index + 1, state: exhausted ? 'exhausted' : 'active' },
+      };
     });
+    return out as Reservation;
   }
 
   /** Mark a pad retired: it neither sends nor receives any more (its file is burned by the caller). */
@@ -157,9 +231,16 @@ export class Ledger {
     });
   }
 
+  /** The stream range received with key slot `slot` of `padId`, if that slot was received. */
+  receivedSlot(padId: string, slot: number): ByteRange | undefined {
+    return this.stmt('SELECT start, end FROM received WHERE pad_id = ? AND slot = ?').get(id(padId), slot) as
+      | ByteRange
+      | undefined;
+  }
+
   /**
-   * The received segment of `padId` with the greatest start below `end`: the only one that can overlap a new
-   * segment ending at `end`, since received segments are disjoint.
+   * The received stream range of `padId` with the greatest start below `end`: the only one that can overlap a new
+   * range ending at `end`, since received ranges are disjoint.
    */
   nearestReceived(padId: string, end: number): ByteRange | undefined {
     return this.stmt('SELECT start, end FROM received WHERE pad_id = ? AND start < ? ORDER BY start DESC LIMIT 1').get(
@@ -186,18 +267,30 @@ export class Ledger {
   }
 
   /**
-   * Record a verified received segment and, when burning, queue it for burning, in one durable transaction.
-   * `check` runs inside the transaction first, so a concurrent duplicate cannot slip in between check and write.
+   * Record a verified received message (its key slot and stream range) and, when burning, queue both ranges for
+   * burning, in one durable transaction. `check` runs inside the transaction first, so a concurrent duplicate
+   * cannot slip in between check and write (and the unique index on (pad, slot) would refuse it anyway).
    */
-  recordReceived(padId: string, segment: ByteRange, burn: boolean, check: () => void): void {
+  recordReceived(
+    padId: string,
+    slot: number,
+    key: ByteRange,
+    stream: ByteRange,
+    burn: boolean,
+    check: () => void,
+  ): void {
     this.write(() => {
       check();
-      this.stmt('INSERT INTO received (pad_id, start, end) VALUES (?, ?, ?)').run(
+      this.stmt('INSERT INTO received (pad_id, start, end, slot) VALUES (?, ?, ?, ?)').run(
         id(padId),
-        segment.start,
-        segment.end,
+        stream.start,
+        stream.end,
+        slot,
       );
-      if (burn) this.queueBurn(padId, segment);
+      if (burn) {
+        this.queueBurn(padId, key);
+        this.queueBurn(padId, stream);
+      }
     });
   }
 

@@ -66,6 +66,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE pool ADD COLUMN latch TEXT CHECK (latch IS NULL OR length(latch) <= 200);
     `,
   },
+  {
+    version: 4,
+    description:
+      'wire format v2: pad layout (key slots per side), send index, received key slots; v1 pads stay marked v1',
+    sql: `
+      ALTER TABLE pads ADD COLUMN wire_version INTEGER NOT NULL DEFAULT 1 CHECK (wire_version IN (1, 2));
+      ALTER TABLE pads ADD COLUMN key_slots_a INTEGER NOT NULL DEFAULT 0 CHECK (key_slots_a >= 0);
+      ALTER TABLE pads ADD COLUMN key_slots_b INTEGER NOT NULL DEFAULT 0 CHECK (key_slots_b >= 0);
+      ALTER TABLE pads ADD COLUMN send_index INTEGER NOT NULL DEFAULT 0 CHECK (send_index >= 0);
+      ALTER TABLE received ADD COLUMN slot INTEGER CHECK (slot IS NULL OR slot >= 0);
+      CREATE UNIQUE INDEX received_one_per_slot ON received (pad_id, slot) WHERE slot IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -12,12 +12,14 @@ import { EntropyPool } from '../../hrng/pool.js';
 import { pairOverLink } from '../../provisioning/pair.js';
 import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
-import { EventLog } from '../events.js';
-import { Ledger } from '../ledger/ledger.js';
+import type { DeviceEngine } from '../engine.js';
 import { sleepUnlessAborted } from '../sleep.js';
 
 export interface HostedOptions {
   readonly config: Config;
+  /** The running engine: its ledger (held with the data dir's exclusive lock) and event log are shared, never
+   * opened a second time. */
+  readonly engine: DeviceEngine;
   readonly screen: DeviceScreen;
   /** Simulated hardware: the HRNG sources are simulated (insecure). */
   readonly simulated: boolean;
@@ -36,22 +38,15 @@ export interface Hosted {
 }
 
 /**
- * Open the pool, start filling it, and let the screen start pairings.
+ * Open the pool on the engine's ledger, start filling it, and let the screen start pairings. The engine outlives
+ * this: stop it before closing the engine.
  * @throws OnepadError POOL_FILE_INVALID, STORAGE_FAILED, HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
  */
 export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
-  const ledger = Ledger.open(layout.ledger);
-  const events = new EventLog(layout.events, config.engine.eventLogMax);
-  let pool: EntropyPool;
-  try {
-    pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
-  } catch (e) {
-    ledger.close();
-    events.close();
-    throw e;
-  }
+  const { ledger, events } = o.engine;
+  const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
   const ac = new AbortController();
 
   // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
@@ -70,6 +65,8 @@ export function startHosted(o: HostedOptions): Hosted {
           ...fillerSettings(config.hrng),
         });
         const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
+        // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
+        if (ac.signal.aborted) return;
         if (r.state === 'failed') {
           o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
           if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
@@ -78,7 +75,10 @@ export function startHosted(o: HostedOptions): Hosted {
       }
       await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
     }
-  })();
+  })().catch((e: unknown) => {
+    // After a stop began, a failure is the engine's ledger closing under the filler: nothing to report.
+    if (!ac.signal.aborted) o.log?.(`hrng: filling stopped: ${(e as { code?: string }).code ?? 'failed'}`);
+  });
 
   let pairing: Promise<unknown> = Promise.resolve();
   if (o.pairing !== false)
@@ -111,8 +111,6 @@ export function startHosted(o: HostedOptions): Hosted {
       await filling;
       await pairing;
       pool.close();
-      ledger.close();
-      events.close();
     },
   };
 }

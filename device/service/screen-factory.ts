@@ -50,6 +50,7 @@ export async function openHostedScreen(configured: Config, hardware: 'simulated'
       screen.attachEngine(engine);
       hosted = startHosted({
         config,
+        engine,
         screen,
         simulated,
         ...(binding ? { binding } : {}),

@@ -4,7 +4,7 @@
  * frame to clickjack a hold.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type PageServer, startPageServer } from '../../client/simulator/page-server.js';
+import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 let server: PageServer | undefined;

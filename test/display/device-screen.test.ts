@@ -82,7 +82,9 @@ describe('the device screen, composed with the engine', () => {
     await t.tick();
     t.clock.advance(60_001);
     await expect(q).rejects.toMatchObject({ code: 'CONFIRM_TIMEOUT' });
-    expect(t.engine.pads()[0]?.cursor).toBe(0);
+    // v2: no key slot used, the stream cursor still at the start of A's stream area.
+    const pad = t.engine.pads()[0]!;
+    expect(pad).toMatchObject({ sendIndex: 0, cursor: 32 * pad.keySlotsA });
   });
 
   it('pairing asks on the compare screen: Different denies, a hold on Match approves', async () => {
@@ -114,7 +116,7 @@ describe('the device screen, composed with the engine', () => {
     const b = pair!.openB();
     const m = await b.package('alice', utf8('genuine'));
     const forged = m.package.slice();
-    forged[31] = (forged[31] as number) ^ 1;
+    forged[34] = (forged[34] as number) ^ 1; // first ciphertext byte (v2 header is 34 bytes)
     await expect(t.engine.unpackage(forged)).rejects.toMatchObject({ code: 'MAC_INVALID' });
     t.clock.advance(1000);
     expect(t.layout().screen).toBe('alarm');

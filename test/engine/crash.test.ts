@@ -18,29 +18,30 @@ afterEach(() => {
 });
 
 const padBytes = (dir: string, padId: string) => readFileSync(padFilePath(`${dir}/pads`, padId));
+// A 4096-byte pad: 10 key slots per side (default typical length 160), A's stream area starts at 320.
+const A_STREAM = 320;
+const zero = (b: Uint8Array) => b.every((x) => x === 0);
 
 describe('crash points on the package path', () => {
   const sendPoints = CRASH_POINTS.filter((p) => !p.startsWith('recv-'));
-  it.each(sendPoints)('killed at %s: the segment is reserved, burned at restart, never reused', async (point) => {
+  it.each(sendPoints)('killed at %s: key slot and stream reserved, burned at restart, never reused', async (point) => {
     pair = makePair(4096);
     const r = runTs(CHILD, ['package', pair.dirA, point]);
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout).toBe('');
     const a = pair.openA();
     const b = pair.openB();
-    // The reservation was durable: the cursor moved past the lost message's segment (10 + 32 bytes).
-    expect(a.pads()[0]?.cursor).toBe(42);
-    // Recovery burned it.
-    expect(
-      padBytes(pair.dirA, pair.padId)
-        .subarray(0, 42)
-        .every((x) => x === 0),
-    ).toBe(true);
+    // The reservation was durable: key slot 0 and the lost message's 10 stream bytes are used.
+    expect(a.pads()[0]).toMatchObject({ cursor: A_STREAM + 10, sendIndex: 1 });
+    // Recovery burned both.
+    const bytes = padBytes(pair.dirA, pair.padId);
+    expect(zero(bytes.subarray(0, 32))).toBe(true);
+    expect(zero(bytes.subarray(A_STREAM, A_STREAM + 10))).toBe(true);
     const next = await a.package('bob', utf8('after the crash'));
-    expect(parsePackage(next.package).start).toBe(42);
+    expect(parsePackage(next.package)).toMatchObject({ index: 1, streamStart: A_STREAM + 10 });
     const got = await b.unpackage(next.package);
     expect(text(got.plaintext)).toBe('after the crash');
-    expect(got.gaps).toEqual([{ start: 0, end: 42 }]);
+    expect(got.gaps).toEqual([{ start: A_STREAM, end: A_STREAM + 10 }]);
     if (point !== 'before-reply') {
       expect(a.events.recent(20).some((e) => e.kind === 'CRASH_RECOVERY')).toBe(true);
     }
@@ -71,12 +72,10 @@ describe('crash points on the unpackage path', () => {
       expect(text((await b.unpackage(sent.package)).plaintext)).toBe('crash test');
     } else {
       // Committed: recorded exactly once, burned by now, and refused as a replay.
-      expect(b.received(pair.padId)).toEqual([{ start: 0, end: 42 }]);
-      expect(
-        padBytes(pair.dirB, pair.padId)
-          .subarray(0, 42)
-          .every((x) => x === 0),
-      ).toBe(true);
+      expect(b.received(pair.padId)).toEqual([{ start: A_STREAM, end: A_STREAM + 10 }]);
+      const bytes = padBytes(pair.dirB, pair.padId);
+      expect(zero(bytes.subarray(0, 32))).toBe(true);
+      expect(zero(bytes.subarray(A_STREAM, A_STREAM + 10))).toBe(true);
       await expect(b.unpackage(sent.package)).rejects.toMatchObject({ code: 'REPLAY' });
     }
   });
@@ -84,7 +83,7 @@ describe('crash points on the unpackage path', () => {
 
 describe('random kills of a packaging loop', () => {
   const runs = Number(process.env.ONEPAD_CRASH_RUNS ?? 100);
-  it(`${runs} kills at random moments: every issued segment is disjoint and decrypts on the peer exactly once`, async () => {
+  it(`${runs} kills at random moments: every issued message has its own key slot and stream, and decrypts on the peer exactly once`, async () => {
     pair = makePair(1 << 20, 'random-kills');
     const issued: Uint8Array[] = [];
     let seed = 0x9e3779b9;
@@ -97,19 +96,23 @@ describe('random kills of a packaging loop', () => {
       for (const l of lines) if (l !== 'ready') issued.push(Buffer.from(l, 'hex'));
     }
     expect(issued.length).toBeGreaterThan(runs);
-    const segs = issued.map((p) => {
-      const h = parsePackage(p);
-      return { start: h.start, end: h.start + h.length + 32 };
-    });
+    const headers = issued.map((p) => parsePackage(p));
+    const segs = headers.map((h) => ({ start: h.streamStart, end: h.streamStart + h.length }));
     const sorted = [...segs].sort((x, y) => x.start - y.start);
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.start).toBeGreaterThanOrEqual(sorted[i - 1]!.end);
+    const indexes = headers.map((h) => h.index);
+    expect(new Set(indexes).size).toBe(indexes.length);
     const a = pair.openA();
-    expect(a.pads()[0]!.cursor).toBeGreaterThanOrEqual(sorted.at(-1)!.end);
-    // Nothing queued for burning is left after recovery; every used byte below the cursor is burned.
+    const pad = a.pads()[0]!;
+    expect(pad.cursor).toBeGreaterThanOrEqual(sorted.at(-1)!.end);
+    expect(pad.sendIndex).toBeGreaterThan(Math.max(...indexes));
+    // Nothing queued for burning is left after recovery: every key slot below the send index and every stream
+    // byte below the cursor is burned.
     const bytes = padBytes(pair.dirA, pair.padId);
-    expect(bytes.subarray(0, a.pads()[0]!.cursor).every((x) => x === 0)).toBe(true);
+    expect(zero(bytes.subarray(0, 32 * pad.sendIndex))).toBe(true);
+    expect(zero(bytes.subarray(32 * pad.keySlotsA, pad.cursor))).toBe(true);
     const b = pair.openB();
-    for (const p of issued) expect((await b.unpackage(p)).length).toBe(p.length - 46);
+    for (const p of issued) expect((await b.unpackage(p)).length).toBe(p.length - 50);
     for (const p of issued.slice(0, 20)) await expect(b.unpackage(p)).rejects.toMatchObject({ code: 'REPLAY' });
   }, 300_000);
 });

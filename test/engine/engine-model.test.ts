@@ -6,16 +6,23 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceEngine } from '../../device/engine.js';
 import { OnepadError } from '../../device/errors.js';
+import { parsePackage } from '../../device/wire.js';
 import { makePair, type Pair } from '../helpers/engine-fixture.js';
 import { stateHash } from '../helpers/ledger-snapshot.js';
 
 const SIZE = 2048;
 const SPLIT = SIZE / 2;
+// Default typical length 160: each 1024-byte region gets floor(1024 / 192) = 5 key slots of 32 bytes.
+const SLOTS = 5;
+const A_STREAM = { start: 32 * SLOTS, end: SPLIT };
+const B_STREAM = { start: SPLIT, end: SIZE - 32 * SLOTS };
 
 interface Sent {
   from: 'A' | 'B';
   pkg: Uint8Array;
   plaintext: Uint8Array;
+  index: number;
+  /** The stream range. */
   start: number;
   end: number;
   delivered: boolean;
@@ -23,14 +30,19 @@ interface Sent {
 
 /** What the engines should do, in a few lines. */
 class Model {
-  cursorA = 0;
-  cursorB = SIZE;
+  cursorA = A_STREAM.start;
+  cursorB = B_STREAM.end;
+  indexA = 0;
+  indexB = 0;
   sent: Sent[] = [];
   /** Receiver frontier per sender: A's highest end seen by B, B's lowest start seen by A. */
-  frontierOfA = 0;
-  frontierOfB = SIZE;
-  remaining(side: 'A' | 'B'): number {
-    return side === 'A' ? SPLIT - this.cursorA : this.cursorB - SPLIT;
+  frontierOfA = A_STREAM.start;
+  frontierOfB = B_STREAM.end;
+  streamLeft(side: 'A' | 'B'): number {
+    return side === 'A' ? A_STREAM.end - this.cursorA : this.cursorB - B_STREAM.start;
+  }
+  slotsLeft(side: 'A' | 'B'): number {
+    return SLOTS - (side === 'A' ? this.indexA : this.indexB);
   }
 }
 
@@ -90,17 +102,30 @@ describe('engine against the model', () => {
           if (c.t === 'send') {
             const eng = c.from === 'A' ? a : b;
             const plaintext = Uint8Array.from({ length: c.len }, (_, i) => (i * 7 + c.len) & 0xff);
-            const cost = c.len + 32;
-            if (m.remaining(c.from) < cost) {
+            if (m.streamLeft(c.from) < c.len || m.slotsLeft(c.from) < 1) {
               expect(await codeOf(eng.package(c.from === 'A' ? 'bob' : 'alice', plaintext))).toBe('PAD_EXHAUSTED');
               continue;
             }
             const r = await eng.package(c.from === 'A' ? 'bob' : 'alice', plaintext);
-            const start = c.from === 'A' ? m.cursorA : m.cursorB - cost;
-            if (c.from === 'A') m.cursorA += cost;
-            else m.cursorB -= cost;
-            expect(r.remaining).toBe(m.remaining(c.from));
-            m.sent.push({ from: c.from, pkg: r.package, plaintext, start, end: start + cost, delivered: false });
+            expect(r.cost).toBe(c.len + 32);
+            const start = c.from === 'A' ? m.cursorA : m.cursorB - c.len;
+            const index = c.from === 'A' ? m.indexA++ : m.indexB++;
+            if (c.from === 'A') m.cursorA += c.len;
+            else m.cursorB -= c.len;
+            expect(r.streamLeft).toBe(m.streamLeft(c.from));
+            expect(r.keySlotsLeft).toBe(m.slotsLeft(c.from));
+            expect(r.remaining).toBe(
+              m.slotsLeft(c.from) > 0 && m.streamLeft(c.from) > 0 ? m.streamLeft(c.from) + 32 * m.slotsLeft(c.from) : 0,
+            );
+            m.sent.push({
+              from: c.from,
+              pkg: r.package,
+              plaintext,
+              index,
+              start,
+              end: start + c.len,
+              delivered: false,
+            });
           } else if (m.sent.length === 0 || c.t === 'restart') {
             if (c.t === 'restart') {
               a.close();
@@ -162,16 +187,19 @@ describe('engine against the model', () => {
             }
           }
         }
-        // Every segment ever issued is disjoint from every other, and inside its sender's region.
+        // Every stream range ever issued is disjoint from every other and inside its sender's stream area; every
+        // message has its own key slot; and the packages say so.
         const segs = m.sent.map((s) => s).sort((x, y) => x.start - y.start);
         for (let i = 1; i < segs.length; i++) expect(segs[i]!.start).toBeGreaterThanOrEqual(segs[i - 1]!.end);
         for (const s of m.sent) {
-          if (s.from === 'A') expect(s.end).toBeLessThanOrEqual(SPLIT);
-          else expect(s.start).toBeGreaterThanOrEqual(SPLIT);
+          const area = s.from === 'A' ? A_STREAM : B_STREAM;
+          expect(s.start).toBeGreaterThanOrEqual(area.start);
+          expect(s.end).toBeLessThanOrEqual(area.end);
+          expect(parsePackage(s.pkg)).toMatchObject({ side: s.from, index: s.index, streamStart: s.start });
         }
         // The ledgers agree with the model.
-        expect(a.pads()[0]?.cursor).toBe(m.cursorA);
-        expect(b.pads()[0]?.cursor).toBe(m.cursorB);
+        expect(a.pads()[0]).toMatchObject({ cursor: m.cursorA, sendIndex: m.indexA });
+        expect(b.pads()[0]).toMatchObject({ cursor: m.cursorB, sendIndex: m.indexB });
         expect(b.received(p.padId).length).toBe(m.sent.filter((s) => s.from === 'A' && s.delivered).length);
         expect(a.received(p.padId).length).toBe(m.sent.filter((s) => s.from === 'B' && s.delivered).length);
       }),

@@ -113,8 +113,13 @@ describe.skipIf(!canUseNetns)('pairing two devices over a cable (network namespa
     const ea = openEngine(alice.dir, 'alice');
     const eb = openEngine(bob.dir, 'bob');
     try {
-      expect(ea.pads()[0]).toMatchObject({ side: 'A', split: size / 2, state: 'active', insecure: true });
-      expect(eb.pads()[0]).toMatchObject({ side: 'B', split: size / 2, cursor: size });
+      const pa = ea.pads()[0]!;
+      const pb = eb.pads()[0]!;
+      expect(pa).toMatchObject({ side: 'A', split: size / 2, state: 'active', insecure: true, wireVersion: 2 });
+      // The same v2 layout in both ledgers; each cursor at its own end of its stream area.
+      expect(pb).toMatchObject({ side: 'B', split: size / 2, keySlotsA: pa.keySlotsA, keySlotsB: pa.keySlotsB });
+      expect(pa.cursor).toBe(32 * pa.keySlotsA);
+      expect(pb.cursor).toBe(size - 32 * pb.keySlotsB);
       const m1 = await ea.package('bob', new TextEncoder().encode('from alice over the cable'));
       expect(new TextDecoder().decode((await eb.unpackage(m1.package)).plaintext!)).toBe('from alice over the cable');
       const m2 = await eb.package('alice', new TextEncoder().encode('and back'));

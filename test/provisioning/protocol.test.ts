@@ -75,9 +75,12 @@ describe('pairing protocol over loopback', () => {
     expect(padA.equals(Buffer.from(a.map((x, i) => x ^ (b[i] as number))))).toBe(true);
     expect(srcA.consumed).toBe(30_000);
     expect(srcB.consumed).toBe(30_000);
+    // The same v2 layout in both ledgers (default typical length 160: floor(15000 / 192) = 78 key slots a side),
+    // each cursor at its own end of its stream area.
+    const layout = { split: 15_000, keySlotsA: 78, keySlotsB: 78, wireVersion: 2, sendIndex: 0 };
     const rowA = alice.ledger.pads()[0]!;
-    expect(rowA).toMatchObject({ side: 'A', split: 15_000, cursor: 0, state: 'active', insecure: true });
-    expect(bob.ledger.pads()[0]).toMatchObject({ side: 'B', split: 15_000, cursor: 30_000 });
+    expect(rowA).toMatchObject({ side: 'A', ...layout, cursor: 78 * 32, state: 'active', insecure: true });
+    expect(bob.ledger.pads()[0]).toMatchObject({ side: 'B', ...layout, cursor: 30_000 - 78 * 32 });
 
     // The real engine on both pads: a message each way.
     alice.ledger.close();

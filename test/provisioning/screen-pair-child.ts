@@ -28,7 +28,7 @@ const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const screen = await openDeviceScreen(config, 'simulated');
 const engine = DeviceEngine.open({ config, confirmer: screen.confirmer });
 screen.attachEngine(engine);
-const hosted = startHosted({ config, screen, simulated: true, refillIdleMs: 100 });
+const hosted = startHosted({ config, engine, screen, simulated: true, refillIdleMs: 100 });
 try {
   const until = Date.now() + 30_000;
   while (hosted.pool.available() < 1048576) {

@@ -23,6 +23,8 @@ export function packageResult(pkg: Uint8Array, contact = 'bob'): PackageResult {
     remaining: 1000,
     maxMessageLength: 968,
     messagesLeft: 5,
+    keySlotsLeft: 1,
+    streamLeft: 968,
   };
 }
 
@@ -38,6 +40,8 @@ export function unpackageResult(plaintext: Uint8Array | null, extra: Partial<Unp
     remaining: 1000,
     maxMessageLength: 968,
     messagesLeft: 5,
+    keySlotsLeft: 1,
+    streamLeft: 968,
     ...extra,
   };
 }

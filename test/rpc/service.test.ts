@@ -77,7 +77,10 @@ describe('stopping the device service', () => {
     // The stop waited for the request in service: its commit is answered, and kept.
     const answer = await first;
     const alice = pair.openA();
-    expect(alice.pads()[0]?.cursor).toBe('approved just in time'.length + 32);
+    // v2: one key slot and the message's stream bytes are used.
+    const pad = alice.pads()[0]!;
+    expect(pad.sendIndex).toBe(1);
+    expect(pad.cursor).toBe(32 * pad.keySlotsA + 'approved just in time'.length);
     const opened = await pair.openB().unpackage(Buffer.from(answer.package, 'base64'));
     expect(new TextDecoder().decode(opened.plaintext ?? new Uint8Array())).toBe('approved just in time');
   });

@@ -93,6 +93,8 @@ describe('units', () => {
     expect(service.get('WatchdogSec')?.[0]).toMatch(/^\d+s$/);
     expect(service.get('ExecStart')?.[0]).toContain('--import /usr/lib/onepad/systemd/watchdog.mjs');
     expect(service.get('DevicePolicy')).toEqual(['closed']);
+    // No core dumps: a core of the service would hold pad bytes and plaintext.
+    expect(service.get('LimitCORE')).toEqual(['0']);
     for (const k of ['ProtectSystem', 'ProtectHome', 'PrivateTmp', 'NoNewPrivileges']) {
       expect(service.get(k)?.[0], k).toMatch(/^(yes|strict)$/);
     }

@@ -30,29 +30,47 @@ export function referencePoly1305(msg: Uint8Array, key: Uint8Array): Uint8Array 
   return out;
 }
 
-/** The package format from docs/PROTOCOL.md, byte by byte. */
+/** A pad layout as docs/PROTOCOL.md defines it: the region split and each side's key slots. */
+export interface ReferenceLayout {
+  readonly size: number;
+  readonly split: number;
+  readonly keySlotsA: number;
+  readonly keySlotsB: number;
+}
+
+/** Pad offset of key slot `index` of `side`, from docs/PROTOCOL.md: A's keys at [0, 32kA), B's at [n - 32kB, n). */
+export function referenceKeySlot(layout: ReferenceLayout, side: 'A' | 'B', index: number): number {
+  return side === 'A' ? 32 * index : layout.size - 32 * layout.keySlotsB + 32 * index;
+}
+
+function putBig(out: Uint8Array, at: number, width: number, value: number): void {
+  let v = BigInt(value);
+  for (let i = at + width - 1; i >= at; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+/** The v2 package format from docs/PROTOCOL.md, byte by byte. */
 export function referencePackage(
+  layout: ReferenceLayout,
   side: 'A' | 'B',
   padId: Uint8Array,
-  start: number,
+  index: number,
+  streamStart: number,
   plaintext: Uint8Array,
   pad: Uint8Array,
 ): Uint8Array {
   const L = plaintext.length;
-  const out = new Uint8Array(30 + L + 16);
-  out[0] = 1;
+  const out = new Uint8Array(34 + L + 16);
+  out[0] = 2;
   out[1] = side === 'B' ? 1 : 0;
   out.set(padId, 2);
-  let s = BigInt(start);
-  for (let i = 25; i >= 18; i--) {
-    out[i] = Number(s & 0xffn);
-    s >>= 8n;
-  }
-  out[26] = (L >>> 24) & 0xff;
-  out[27] = (L >>> 16) & 0xff;
-  out[28] = (L >>> 8) & 0xff;
-  out[29] = L & 0xff;
-  for (let i = 0; i < L; i++) out[30 + i] = (plaintext[i] as number) ^ (pad[start + 32 + i] as number);
-  out.set(referencePoly1305(out.subarray(0, 30 + L), pad.subarray(start, start + 32)), 30 + L);
+  putBig(out, 18, 4, index);
+  putBig(out, 22, 8, streamStart);
+  putBig(out, 30, 4, L);
+  for (let i = 0; i < L; i++) out[34 + i] = (plaintext[i] as number) ^ (pad[streamStart + i] as number);
+  const k = referenceKeySlot(layout, side, index);
+  out.set(referencePoly1305(out.subarray(0, 34 + L), pad.subarray(k, k + 32)), 34 + L);
   return out;
 }

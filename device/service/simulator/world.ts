@@ -195,7 +195,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       });
       services.push(service);
       screen.attachEngine(service.engine);
-      hosted.push(startHosted({ config: configs[name], screen, simulated: true, pairing: false }));
+      hosted.push(
+        startHosted({ config: configs[name], engine: service.engine, screen, simulated: true, pairing: false }),
+      );
       devices[name] = { name, config: configs[name], screen, service, url: `http://127.0.0.1:${service.port}` };
     }
     relay = await startRelay({

@@ -12,8 +12,8 @@
 export const APT_WINDOW_BYTES = 512;
 
 function checkParams(alphaLog2: number, h: number): void {
-  if (!Number.isFinite(alphaLog2) || alphaLog2 < 1 || alphaLog2 > 64) {
-    throw new RangeError('alphaLog2 must be between 1 and 64');
+  if (!Number.isFinite(alphaLog2) || alphaLog2 < 1 || alphaLog2 > 128) {
+    throw new RangeError('alphaLog2 must be between 1 and 128');
   }
   if (!Number.isFinite(h) || h <= 0 || h > 8) throw new RangeError('h must be in (0, 8] bits per byte');
 }

@@ -43,7 +43,8 @@ export interface HealthFailure {
 
 /** Gate settings. */
 export interface GateOptions {
-  /** -log2(alpha): per sample for RCT and APT, per GiB for the other tests. */
+  /** -log2(alpha), the false-alarm rate of each test per GiB of data meeting the claim (RCT and APT: per sample
+   * 2^-(alphaLog2 + 30)). */
   readonly alphaLog2: number;
   /** Claimed min-entropy per byte, bits. */
   readonly h: number;
@@ -147,8 +148,9 @@ export class HealthGate {
     if (!Number.isInteger(this.holdbackBytes) || this.holdbackBytes % RELEASE_UNIT || this.holdbackBytes < 384 * 1024) {
       throw new RangeError('holdbackBytes must be a multiple of 512 and at least 384 KiB');
     }
-    this.rct = RepetitionCountTest.forEntropy(alphaLog2, h);
-    this.apt = AdaptiveProportionTest.forEntropy(alphaLog2, h);
+    // SP 800-90B sets alpha per sample; onepad states every test's false-alarm rate per GiB (2^30 samples).
+    this.rct = RepetitionCountTest.forEntropy(alphaLog2 + 30, h);
+    this.apt = AdaptiveProportionTest.forEntropy(alphaLog2 + 30, h);
     this.periodic = new PeriodicTest(alphaLog2, h);
     this.repeat = new RepeatedBlockTest(opts.repeatHistoryBytes ?? REPEAT_HISTORY_BYTES);
     this.mcv = new McvTest(alphaLog2, h);
@@ -213,7 +215,7 @@ export class HealthGate {
       this.failureValue = failure;
       return { released: new Uint8Array(0), failure };
     }
-    this.held.push(raw.slice());
+    this.held.push(new Uint8Array(raw)); // a copy, also for a Buffer (whose slice() is a view)
     this.tested += raw.length;
     const frontier = this.tested - this.holdbackBytes;
     const upTo = frontier > 0 ? frontier - (frontier % RELEASE_UNIT) : 0;

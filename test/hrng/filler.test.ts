@@ -42,7 +42,7 @@ describe('Filler', () => {
     expect(progress.at(-1)).toBe(100_000);
     const p = f.progress();
     expect(p.secondsToFull).toBe(0);
-    expect(p.sources[0]).toMatchObject({ name: 'sim', rctCutoff: 5, aptCutoff: 16, gate: 'running' });
+    expect(p.sources[0]).toMatchObject({ name: 'sim', rctCutoff: 9, aptCutoff: 25, gate: 'running' });
     expect(p.combined.extractor).toMatchObject({ inBytes: 128, outBytes: 112, kBits: 1024, epsilonLog2: 64 });
     const seedFile = join(t.root, 'hrng-seed.bin');
     expect(statSync(seedFile).mode & 0o777).toBe(0o600);
@@ -106,11 +106,11 @@ describe('Filler', () => {
     const r = await f.run();
     expect(r.state).toBe('failed');
     expect(isOnepadError(r.error, 'HRNG_HEALTH_FAILED')).toBe(true);
-    expect(r.error?.details).toMatchObject({ source: 'stuck', test: 'rct', phase: 'continuous', sample: failAt + 4 });
+    expect(r.error?.details).toMatchObject({ source: 'stuck', test: 'rct', phase: 'continuous', sample: failAt + 8 });
     expect(t.pool.available()).toBeGreaterThan(0);
     expectPoolFrom(t.root, t.pool.available(), goodBytes, 8, failAt);
     const ev = t.events.recent(5, ['HRNG_HEALTH_FAILURE'])[0];
-    expect(ev?.detail).toMatchObject({ source: 'stuck', test: 'rct', sample: failAt + 4 });
+    expect(ev?.detail).toMatchObject({ source: 'stuck', test: 'rct', sample: failAt + 8 });
     expect(src.closed).toBe(true);
     expect(t.pool.latch()).toBe('HRNG_HEALTH_FAILED:stuck:rct');
     // Latched, also for a new filler (a restart): only resume lets it run.
@@ -215,7 +215,7 @@ describe('Filler', () => {
     const f = new Filler({ sources: [src], pool: t.pool, chunkBytes: 512, ...small });
     expect((await f.run({ bytes: 1536 })).state).toBe('full');
     const r = await f.run({ bytes: 1024 });
-    expect(r.error?.details).toMatchObject({ test: 'rct', phase: 'startup', sample: 4 });
+    expect(r.error?.details).toMatchObject({ test: 'rct', phase: 'startup', sample: 8 });
   });
 
   it('refuses a damaged seed file rather than silently making a new one', async () => {

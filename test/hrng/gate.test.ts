@@ -87,8 +87,8 @@ describe('HealthGate', () => {
     expect(g.push(good).released.length).toBe(2048);
     const r = g.push(new Uint8Array(100).fill(0x42));
     expect(r.released.length).toBe(0);
-    expect(r.failure).toMatchObject({ test: 'rct', phase: 'continuous', sample: HOLD + 2048 + 8 });
-    expect(r.failure?.dropped).toBe(HOLD + 9);
+    expect(r.failure).toMatchObject({ test: 'rct', phase: 'continuous', sample: HOLD + 2048 + 15 });
+    expect(r.failure?.dropped).toBe(HOLD + 16);
     expect(g.state).toBe('failed');
     expect(g.heldBytes).toBe(0);
     expect(g.push(good).released.length).toBe(0);
@@ -132,6 +132,21 @@ describe('HealthGate', () => {
       return v;
     });
     expect(['collision', 'mcv', 'apt']).toContain(run(8, heavy));
+  });
+
+  it('keeps its own copy of held bytes, also when given a Buffer the caller zeroes afterwards', () => {
+    const g = new HealthGate(opts);
+    const data = new SimStream('buffer').next(HOLD + 4096);
+    const copy = Buffer.from(data);
+    const r = g.push(copy);
+    copy.fill(0);
+    const r2 = g.push(new Uint8Array(0));
+    expect(r2.released.length).toBe(0);
+    expectSameBytes(r.released, data.subarray(0, 4096));
+    const more = Buffer.from(new SimStream('buffer-2').next(4096));
+    const r3 = g.push(more);
+    more.fill(0);
+    expectSameBytes(r3.released, data.subarray(4096, 8192));
   });
 
   it('refuses a holdback shorter than the longest test window or not whole units', () => {

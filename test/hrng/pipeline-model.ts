@@ -63,3 +63,18 @@ export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void 
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   expect({ length: a.length, firstDifference: i }).toEqual({ length: b.length, firstDifference: -1 });
 }
+
+/** The first n extractor output bytes of `stream` from `offset`, with the data dir's seed, at claimed H `h`. */
+export function extractFrom(root: string, stream: Uint8Array, h: number, offset: number, n: number): Uint8Array {
+  const shape = extractorShape(h);
+  const seed = loadSeed(join(root, 'hrng-seed.bin'));
+  if (!seed) throw new Error('no seed file');
+  const ex = new ToeplitzExtractor(seed, shape);
+  const blocks = Math.ceil(n / shape.outBytes);
+  const out = new Uint8Array(blocks * shape.outBytes);
+  for (let b = 0; b < blocks; b++) {
+    const at = offset + b * shape.inBytes;
+    ex.extractInto(stream.subarray(at, at + shape.inBytes), out, b * shape.outBytes);
+  }
+  return out.subarray(0, n);
+}

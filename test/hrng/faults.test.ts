@@ -100,7 +100,9 @@ async function expectCaught(stream: Uint8Array, onset: number, tests: HealthTest
   return { r, t };
 }
 
-describe('fault streams through a pty: nothing derived from the bad part reaches the pool', () => {
+describe('fault streams through a pty: nothing derived from the bad part reaches the pool', {
+  timeout: 240_000,
+}, () => {
   it('good data fills, and the pool is exactly the extraction of what the device sent', async () => {
     const d = await device();
     const t = tmpPool(4 << 20);

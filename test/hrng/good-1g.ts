@@ -3,14 +3,15 @@
  * holdback and 64 MiB repeated-block history), one claiming H = 8 (the tightest cutoffs) and one H = 4 (the
  * TrueRNG profile). Prints every test's counters; exit 1 if any test tripped. Too long for the normal suite.
  *
- * Usage: npm run test:hrng-1g [-- GiB]   (default 1)
+ * Usage: npm run test:hrng-1g [-- GiB [H,H...]]   (default 1 GiB, H = 8,4; one H per process uses both cores)
  */
 import { randomBytes } from 'node:crypto';
 import { HealthGate } from '../../hrng/gate.js';
 
 const gib = Number(process.argv[2] ?? 1);
 const total = Math.round(gib * 2 ** 30);
-const gates = [8, 4].map((h) => ({ h, gate: new HealthGate({ alphaLog2: 30, h }) }));
+const hs = (process.argv[3] ?? '8,4').split(',').map(Number);
+const gates = hs.map((h) => ({ h, gate: new HealthGate({ alphaLog2: 30, h }) }));
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const chunk = 4 << 20;

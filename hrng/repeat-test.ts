@@ -7,10 +7,10 @@
  * current one is full, the older one is dropped, so the blocks looked up always include the last historyBytes
  * (and at most twice that). For 64 MiB: 2 x 2^21 slots x 8 bytes = 32 MiB.
  *
- * False alarms: a good block only fails when its fingerprint equals a stored one: at most 2 generations x the
- * probe length (< 8 at load 1/2 on average, bounded by the table) comparisons at 2^-64 each, so far below 2^-50
- * per block (2^-26 per GiB is 2^24 blocks at 2^-50 each); a real repeat of 64 bytes of claimed min-entropy
- * 64 H >= 32 bits is at most 2^(40-64H) per GiB for a 64 MiB history.
+ * False alarms: a good block only fails when its 63-bit fingerprint (the second half is odd) equals a stored
+ * one: about 2.5 occupied slots compared per table at load <= 1/2 (linear probing), 2 tables, so about 2^-60 per
+ * block and 2^-36 per GiB (2^24 blocks); a real repeat of 64 bytes of claimed min-entropy 64 H bits is at most
+ * 2^(44-64H) per GiB (2^44 block pairs) for a 64 MiB history.
  */
 
 /** Bytes per block. */

@@ -76,6 +76,7 @@ export const ERRORS = {
   HRNG_HEALTH_FAILED: { status: 503, message: 'an entropy source failed its health tests; filling is stopped' },
   POOL_INSUFFICIENT: { status: 409, message: 'the entropy pool holds fewer bytes than asked for' },
   POOL_FILE_INVALID: { status: 500, message: 'entropy pool file does not match the ledger' },
+  HRNG_SEED_INVALID: { status: 500, message: 'the extractor seed file is damaged or not a regular file' },
 
   // --- display and input ---
   DISPLAY_UNAVAILABLE: { status: 500, message: 'the display cannot be used' },

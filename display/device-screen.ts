@@ -22,7 +22,7 @@ import { DeviceUi } from './ui.js';
 /** What the home screen shows; the device's main sets it once the engine and pool are open. */
 export interface HomeSource {
   contacts(): ContactSummary[];
-  hrng(): { healthy: boolean; poolBytes: number; poolCapacity: number };
+  hrng(): { healthy: boolean; poolBytes: number; poolCapacity: number; failing?: string };
   /** Newest first. */
   events(limit: number): EventRecord[];
 }
@@ -252,8 +252,11 @@ export async function openDeviceScreen(
             })),
         hrng: () => {
           const row = poolStmt.get() as { filled: number; consumed: number; latch: string | null } | undefined;
+          // The filler's latch is "CODE:source[:test]" (hrng/filler.ts).
+          const [, source, test] = row?.latch ? row.latch.split(':') : [];
           return {
             healthy: !!row && row.latch === null,
+            ...(source ? { failing: test ? `${source}: ${test}` : source } : {}),
             poolBytes: row ? row.filled - row.consumed : 0,
             poolCapacity: config.hrng.poolMaxBytes,
           };

@@ -117,7 +117,13 @@ export type ScreenContent =
   | {
       readonly id: 'home';
       readonly contacts: readonly ContactSummary[];
-      readonly hrng: { readonly healthy: boolean; readonly poolBytes: number; readonly poolCapacity: number };
+      readonly hrng: {
+        readonly healthy: boolean;
+        readonly poolBytes: number;
+        readonly poolCapacity: number;
+        /** The failing source and test when filling is latched off, e.g. "truerng: periodic". */
+        readonly failing?: string;
+      };
       /** The last warnings from the event log, newest first: time and a short non-secret line. */
       readonly warnings: readonly { readonly time: number; readonly text: string }[];
     }

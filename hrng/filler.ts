@@ -1,9 +1,14 @@
 /**
  * The filler: reads every configured source, gates each raw stream through its health tests, XORs the released
- * bytes of all sources together, and appends them to the pool in synced chunks.
+ * bytes of all sources together, gates that combined stream again (when there are several sources), extracts
+ * it with the seeded Toeplitz extractor, and appends the extractor's output to the pool in synced chunks.
  *
- * - Combining is XOR only: n output bytes take exactly n released bytes from every source. Nothing is hashed,
- *   stretched or expanded.
+ * - Combining is XOR: n combined bytes take exactly n released bytes from every source. The combined stream's
+ *   claimed min-entropy is the highest of the sources' (the XOR of independent sources has at least the
+ *   min-entropy of each); its own tests check that claim online (two sources sending one stream fail there).
+ * - Extraction (extraction.ts): the first combined bytes ever make the seed, kept in the data dir; then each
+ *   block of k = 1024 claimed bits gives k - 128 output bits. Only extractor output reaches the pool.
+ * - Holdback: each gate releases a byte only after 1 MiB more passed every test (gate.ts).
  * - Any failure stops filling at once: a health test (HRNG_HEALTH_FAILED), a source gone (HRNG_SOURCE_LOST), a
  *   source far slower than configured or stalled (HRNG_SOURCE_SLOW), storage (STORAGE_FAILED). Nothing that is not
  *   yet in the pool is kept: held windows, released-but-uncombined bytes and the unsynced staging chunk are
@@ -12,13 +17,17 @@
  *   operator calls {@link Filler.resume}, which records HRNG_RESUMED and restarts every start-up test.
  * - Events go to the EventLog; they carry source names, test names and counts, never bytes.
  */
+
+import { dirname, join } from 'node:path';
 import { type ErrorCode, OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
 import { ByteQueue } from './byte-queue.js';
-import { FipsMonitor } from './fips.js';
-import { type HealthFailure, HealthGate } from './gate.js';
+import { ExtractionStage } from './extraction.js';
+import { type GateCounters, type HealthFailure, HealthGate } from './gate.js';
 import type { EntropyPool } from './pool.js';
 import type { RawSource } from './source.js';
+import { writeStatus } from './status-file.js';
+import { extractorShape } from './toeplitz.js';
 
 /** Filler settings. */
 export interface FillerOptions {
@@ -35,8 +44,14 @@ export interface FillerOptions {
   readonly stallTimeoutMs?: number;
   /** Window over which each source's rate is compared with its minBytesPerSecond (default 10000 ms). */
   readonly rateWindowMs?: number;
-  /** Start-up test length in samples (default 1024). */
-  readonly startupSamples?: number;
+  /** Bytes each gate holds back behind its tested frontier (default 1 MiB). */
+  readonly holdbackBytes?: number;
+  /** History of the repeated-block tests (default 64 MiB). */
+  readonly repeatHistoryBytes?: number;
+  /** The extractor seed file (default `hrng-seed.bin` next to the pool file). */
+  readonly seedPath?: string;
+  /** The status file read by `hrng status` (default `hrng-status.json` next to the pool file; '' for none). */
+  readonly statusPath?: string;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -64,6 +79,24 @@ export interface SourceStats {
     readonly runs: number;
     readonly longRun: number;
   };
+  /** Every test's counters. */
+  readonly tests: GateCounters;
+}
+
+/** The combined stream and the extractor, for the display and `hrng status`. */
+export interface CombinedStats {
+  /** Counters of the combined stream's gate, or null with a single source (its gate is the source's). */
+  readonly gate: GateCounters | null;
+  readonly claimedH: number;
+  readonly extractor: {
+    readonly inBytes: number;
+    readonly outBytes: number;
+    readonly kBits: number;
+    readonly epsilonLog2: number;
+    readonly seeding: boolean;
+    readonly seedBytesNeeded: number;
+    readonly blocks: number;
+  } | null;
 }
 
 export type FillerState = 'idle' | 'running' | 'full' | 'stopped' | 'failed';
@@ -82,6 +115,7 @@ export interface FillProgress {
   readonly secondsToFull: number | null;
   readonly insecure: boolean;
   readonly sources: readonly SourceStats[];
+  readonly combined: CombinedStats;
 }
 
 /** How a run ended. */
@@ -105,7 +139,6 @@ export interface RunOptions {
 interface Lane {
   readonly source: RawSource;
   readonly gate: HealthGate;
-  readonly fips: FipsMonitor;
   readonly queue: ByteQueue;
   rawBytes: number;
   readStartedAt: number | null;
@@ -143,8 +176,18 @@ export class Filler {
   private finish: ((r: FillResult) => void) | null = null;
   private lastError: OnepadError | null = null;
   private onProgress: ((p: FillProgress) => void) | undefined;
+  private readonly combinedGate: HealthGate | null;
+  private readonly combinedH: number;
+  private readonly seedPath: string;
+  private readonly statusPath: string;
+  private extraction: ExtractionStage | null = null;
+  private readonly out = new ByteQueue();
+  private lastStatusAt = 0;
 
-  /** @throws RangeError when there is no source or a parameter is out of range */
+  /**
+   * @throws RangeError when there is no source, a parameter is out of range, or the claimed min-entropy is too
+   *   low to extract from
+   */
   constructor(opts: FillerOptions) {
     if (opts.sources.length === 0) throw new RangeError('at least one source is needed');
     const alphaLog2 = opts.alphaLog2 ?? 30;
@@ -158,10 +201,14 @@ export class Filler {
     if (!Number.isInteger(this.chunkBytes) || this.chunkBytes < 1) throw new RangeError('chunkBytes must be >= 1');
     this.staging = new Uint8Array(this.chunkBytes);
     this.spare = new Uint8Array(this.chunkBytes);
+    const gateOpts = {
+      alphaLog2,
+      ...(opts.holdbackBytes !== undefined ? { holdbackBytes: opts.holdbackBytes } : {}),
+      ...(opts.repeatHistoryBytes !== undefined ? { repeatHistoryBytes: opts.repeatHistoryBytes } : {}),
+    };
     this.lanes = opts.sources.map((source) => ({
       source,
-      gate: new HealthGate({ alphaLog2, h: source.claimedH, startupSamples: opts.startupSamples ?? 1024 }),
-      fips: new FipsMonitor(),
+      gate: new HealthGate({ ...gateOpts, h: source.claimedH }),
       queue: new ByteQueue(),
       rawBytes: 0,
       readStartedAt: null,
@@ -170,6 +217,12 @@ export class Filler {
       wake: null,
     }));
     this.insecureSources = opts.sources.some((s) => s.insecure);
+    this.combinedH = Math.max(...opts.sources.map((s) => s.claimedH));
+    extractorShape(this.combinedH); // refuses a claim too low to extract from
+    this.combinedGate = opts.sources.length > 1 ? new HealthGate({ ...gateOpts, h: this.combinedH }) : null;
+    const dir = dirname(this.pool.path);
+    this.seedPath = opts.seedPath ?? join(dir, 'hrng-seed.bin');
+    this.statusPath = opts.statusPath ?? join(dir, 'hrng-status.json');
   }
 
   get state(): FillerState {
@@ -189,6 +242,7 @@ export class Filler {
     const was = this.pool.latch();
     this.pool.setLatch(null);
     for (const lane of this.lanes) lane.gate.resume();
+    this.combinedGate?.resume();
     this.lastError = null;
     if (this.stateValue === 'failed') this.stateValue = 'idle';
     this.events?.record('HRNG_RESUMED', null, { was: was ?? 'none' });
@@ -208,6 +262,18 @@ export class Filler {
       secondsToFull: free === 0 ? 0 : rate > 0 ? free / rate : null,
       insecure: this.pool.insecure,
       sources: this.lanes.map((l) => laneStats(l)),
+      combined: {
+        gate: this.combinedGate?.counters() ?? null,
+        claimedH: this.combinedH,
+        extractor: this.extraction
+          ? {
+              ...this.extraction.shape,
+              seeding: this.extraction.seeding,
+              seedBytesNeeded: this.extraction.seedBytesNeeded,
+              blocks: this.extraction.blocks,
+            }
+          : null,
+      },
     };
   }
 
@@ -237,12 +303,19 @@ export class Filler {
       lane.windowReadMs = 0;
       lane.readStartedAt = null;
     }
+    this.combinedGate?.resume();
     const done = new Promise<FillResult>((resolve) => {
       this.finish = resolve;
     });
     const onAbort = () => this.end('stopped');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) this.end('stopped');
+    try {
+      // Loaded (or made from the first healthy bytes) per run, so a seed made by another process is picked up.
+      this.extraction = new ExtractionStage({ h: this.combinedH, seedPath: this.seedPath });
+    } catch (e) {
+      this.fail(e instanceof OnepadError ? e : new OnepadError('HRNG_HEALTH_FAILED', { reason: 'extractor' }));
+    }
 
     const opened: RawSource[] = [];
     for (const lane of this.lanes) {
@@ -271,7 +344,12 @@ export class Filler {
       lane.queue.clear();
       lane.gate.discardHeld();
     }
-    this.onProgress?.(this.progress());
+    this.combinedGate?.discardHeld();
+    this.extraction?.discard();
+    this.out.clear();
+    const last = this.progress();
+    this.saveStatus(last, true);
+    this.onProgress?.(last);
     return result;
   }
 
@@ -281,7 +359,7 @@ export class Filler {
 
   private async laneLoop(lane: Lane): Promise<void> {
     // A source may run ahead of the others by a few chunks; then it waits for the combiner.
-    const maxQueued = Math.max(this.chunkBytes, 4 * this.readBytes, 2 * lane.gate.startupSamples);
+    const maxQueued = Math.max(this.chunkBytes, 4 * this.readBytes);
     let sinceYield = 0;
     while (this.stateValue === 'running') {
       if (lane.queue.length >= maxQueued) {
@@ -321,27 +399,12 @@ export class Filler {
       }
       lane.rawBytes += bytes.length;
       lane.windowBytes += bytes.length;
-      lane.fips.feed(bytes);
       const res = lane.gate.push(bytes);
       bytes.fill(0);
       lane.queue.push(res.released);
       if (res.failure) {
         const f = res.failure;
-        this.events?.record('HRNG_HEALTH_FAILURE', null, {
-          source: lane.source.name,
-          test: f.test,
-          phase: f.phase,
-          sample: f.sample,
-          dropped: f.dropped,
-        });
-        this.fail(
-          new OnepadError('HRNG_HEALTH_FAILED', {
-            source: lane.source.name,
-            test: f.test,
-            phase: f.phase,
-            sample: f.sample,
-          }),
-        );
+        this.healthFailed(lane.source.name, f);
         return;
       }
       this.combine();
@@ -402,29 +465,65 @@ export class Filler {
     this.fail(new OnepadError('HRNG_SOURCE_SLOW', { source: s.name, reason, bytesPerSecond: rate }));
   }
 
+  private healthFailed(stream: string, f: HealthFailure): void {
+    this.events?.record('HRNG_HEALTH_FAILURE', null, {
+      source: stream,
+      test: f.test,
+      phase: f.phase,
+      sample: f.sample,
+      dropped: f.dropped,
+    });
+    this.fail(
+      new OnepadError('HRNG_HEALTH_FAILED', { source: stream, test: f.test, phase: f.phase, sample: f.sample }),
+    );
+  }
+
   /**
-   * XOR whatever every source has released into the staging chunk. A full chunk goes to the pool while the next
-   * one fills (double buffering); when the pool is still syncing the previous chunk, combining waits and the
-   * sources wait behind it.
+   * XOR whatever every source has released, gate the result (several sources), extract it, and move the
+   * extractor's output into the staging chunk. A full chunk goes to the pool while the next one fills (double
+   * buffering); when the pool is still syncing the previous chunk, combining waits and the sources wait behind it.
    */
   private combine(): void {
     while (this.stateValue === 'running') {
-      let k = Number.POSITIVE_INFINITY;
-      for (const lane of this.lanes) k = Math.min(k, lane.queue.length);
+      if (this.out.length < this.chunkBytes) {
+        let k = Number.POSITIVE_INFINITY;
+        for (const lane of this.lanes) k = Math.min(k, lane.queue.length);
+        if (k > 0) {
+          const mixed = new Uint8Array(k);
+          this.lanes.forEach((lane, i) => {
+            lane.queue.drainInto(mixed, i > 0);
+          });
+          for (const lane of this.lanes) lane.wake?.();
+          let healthy: Uint8Array = mixed;
+          if (this.combinedGate) {
+            const r = this.combinedGate.push(mixed);
+            mixed.fill(0);
+            if (r.failure) {
+              this.healthFailed('combined', r.failure);
+              return;
+            }
+            healthy = r.released;
+          }
+          try {
+            this.out.push((this.extraction as ExtractionStage).push(healthy));
+          } catch (e) {
+            this.fail(e instanceof OnepadError ? e : new OnepadError('STORAGE_FAILED', { op: 'extractor seed' }));
+            return;
+          } finally {
+            healthy.fill(0);
+          }
+        }
+      }
       // The chunk ends at the chunk size, at the pool's free room, or at the run's target.
       const limit = Math.min(
         this.chunkBytes,
         this.pool.free() - this.inflightBytes,
         this.target - this.appended - this.inflightBytes,
       );
-      k = Math.min(k, limit - this.staged);
+      const k = Math.min(this.out.length, limit - this.staged);
       if (k > 0) {
-        const out = this.staging.subarray(this.staged, this.staged + k);
-        this.lanes.forEach((lane, i) => {
-          lane.queue.drainInto(out, i > 0);
-        });
+        this.out.drainInto(this.staging.subarray(this.staged, this.staged + k), false);
         this.staged += k;
-        for (const lane of this.lanes) lane.wake?.();
       }
       if (this.staged > 0 && this.staged === limit && !this.inflight) {
         this.startFlush();
@@ -432,6 +531,20 @@ export class Filler {
       }
       break;
     }
+  }
+
+  /** Write the status file for `hrng status` (at most once a second unless `force`); never fails the fill. */
+  private saveStatus(p: FillProgress, force = false): void {
+    if (!this.statusPath) return;
+    const t = Date.now();
+    if (!force && t - this.lastStatusAt < 1000) return;
+    this.lastStatusAt = t;
+    writeStatus(this.statusPath, {
+      time: t,
+      progress: p,
+      latch: this.pool.latch(),
+      error: this.lastError ? { code: this.lastError.code, details: this.lastError.details } : null,
+    });
   }
 
   /** Hand the staging chunk to the pool (async write + fdatasync + commit) and swap in the spare buffer. */
@@ -449,7 +562,9 @@ export class Filler {
         this.inflight = null;
         this.inflightBytes = 0;
         if (this.stateValue !== 'running') return;
-        this.onProgress?.(this.progress());
+        const p = this.progress();
+        this.saveStatus(p);
+        this.onProgress?.(p);
         if (this.pool.free() === 0 || this.appended >= this.target) {
           this.end('full');
           return;
@@ -495,10 +610,17 @@ export class Filler {
     // windows that passed; it completes and counts.
     this.staging.fill(0);
     this.staged = 0;
-    for (const lane of this.lanes) lane.queue.clear();
+    for (const lane of this.lanes) {
+      lane.queue.clear();
+      lane.gate.discardHeld();
+    }
+    this.combinedGate?.discardHeld();
+    this.extraction?.discard();
+    this.out.clear();
     if (LATCHING.includes(err.code)) {
       try {
-        this.pool.setLatch(`${err.code}:${String(err.details.source ?? '')}`);
+        const test = err.details.test ?? err.details.reason;
+        this.pool.setLatch(`${err.code}:${String(err.details.source ?? '')}${test ? `:${String(test)}` : ''}`);
       } catch {
         // The failure is still reported; the latch in memory (state 'failed') holds for this process.
       }
@@ -516,6 +638,7 @@ export class Filler {
 }
 
 function laneStats(l: Lane): SourceStats {
+  const fips = l.gate.fipsRate.monitor;
   return {
     name: l.source.name,
     kind: l.source.kind,
@@ -531,12 +654,13 @@ function laneStats(l: Lane): SourceStats {
     longestRun: l.gate.rct.longestRun,
     maxAptCount: l.gate.apt.maxCount,
     fips: {
-      blocks: l.fips.blocks,
-      blocksFailed: l.fips.blocksFailed,
-      monobit: l.fips.failures.monobit,
-      poker: l.fips.failures.poker,
-      runs: l.fips.failures.runs,
-      longRun: l.fips.failures.longRun,
+      blocks: fips.blocks,
+      blocksFailed: fips.blocksFailed,
+      monobit: fips.failures.monobit,
+      poker: fips.failures.poker,
+      runs: fips.failures.runs,
+      longRun: fips.failures.longRun,
     },
+    tests: l.gate.counters(),
   };
 }

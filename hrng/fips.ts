@@ -1,7 +1,6 @@
 /**
  * The FIPS 140-2 statistical block tests that rngd runs (monobit, poker, runs, long run), on 20,000-bit blocks.
- * In onepad they are a secondary monitor: their pass/fail counts are statistics shown to the operator, never
- * the gate (the gate is the SP 800-90B tests in gate.ts).
+ * {@link FipsMonitor} counts them; the failure-rate test built on it (fips-rate.ts) is one of the gate's tests.
  *
  * Bounds are those of FIPS 140-2 (change notice 1, 2001) as used by rng-tools:
  * monobit 9725 < ones < 10275; poker 2.16 < X < 46.17; runs of length 1..6+ (both bits) within
@@ -240,6 +239,24 @@ export class FipsMonitor {
   readonly failures: Record<FipsTestName, number> = { monobit: 0, poker: 0, runs: 0, longRun: 0 };
   /** The verdict of the last complete block, or null before the first. */
   last: FipsVerdict | null = null;
+  /** True when the last complete block failed at least one test. */
+  lastFailed = false;
+
+  /** Bytes of the block in progress. */
+  get pendingBytes(): number {
+    return this.len;
+  }
+
+  /** Forget all counts and the block in progress. */
+  reset(): void {
+    this.buf.fill(0);
+    this.len = 0;
+    this.blocks = 0;
+    this.blocksFailed = 0;
+    for (const t of ['monobit', 'poker', 'runs', 'longRun'] as const) this.failures[t] = 0;
+    this.last = null;
+    this.lastFailed = false;
+  }
 
   /** Feed raw bytes; complete blocks are tested. */
   feed(bytes: Uint8Array): void {
@@ -272,6 +289,7 @@ export class FipsMonitor {
       }
     }
     if (bad) this.blocksFailed++;
+    this.lastFailed = bad;
     this.last = v;
   }
 }

@@ -1,37 +1,57 @@
 /**
- * The health gate of one source: runs the SP 800-90B continuous tests on every raw byte and releases bytes only
- * in whole windows that passed.
+ * The health gate of one stream (a source's raw bytes, or the XOR of all sources): runs every continuous test
+ * on every byte and holds bytes back until every test covering them has passed.
  *
- * - Start-up: the first `startupSamples` (1024) samples are held until all of them passed; only then are they
- *   released together.
- * - After start-up, bytes are held in windows of `window` (512, the APT window) and released when the window
- *   completes without a failure. The RCT runs continuously across windows.
- * - A failure latches: the failing window (or the whole start-up block) is zeroed and dropped, every later byte
- *   is dropped, and only {@link HealthGate.resume} (an explicit operator action) starts over, with a new
- *   start-up test.
+ * Tests (each latches at its first failure; false-alarm rates in docs/HRNG.md):
+ * - SP 800-90B 4.4: Repetition Count and Adaptive Proportion tests (health.ts);
+ * - periodic structure: any repeat of L bytes at a distance up to 4096 (periodic-test.ts);
+ * - repeated 64-byte block within the last 64 MiB (repeat-test.ts);
+ * - sliding most-common-value and collision min-entropy tests against the claimed H (estimate-tests.ts);
+ * - FIPS 140-2 failure rate over the last 128 blocks (fips-rate.ts).
+ *
+ * Holdback: a byte is released only once `holdbackBytes` (1 MiB) more bytes after it have passed every test,
+ * and only in whole 512-byte units. Every test decides about a window of the stream within less than that
+ * (the longest sliding window, the FIPS one, is 320,000 bytes), so a fault that a test catches within the
+ * holdback of its start is caught before any byte from it leaves the gate, wherever it starts.
+ *
+ * A failure latches: every held byte is zeroed and dropped, nothing is released until {@link HealthGate.resume}
+ * (an explicit operator action, or a reopened source), which restarts every test from nothing.
  */
-import { APT_WINDOW_BYTES } from './cutoffs.js';
+import { ByteQueue } from './byte-queue.js';
+import { CollisionTest, McvTest } from './estimate-tests.js';
+import { FipsRateTest } from './fips-rate.js';
 import { AdaptiveProportionTest, type HealthTestName, RepetitionCountTest } from './health.js';
+import { PeriodicTest } from './periodic-test.js';
+import { REPEAT_HISTORY_BYTES, RepeatedBlockTest } from './repeat-test.js';
+
+/** Default holdback: 1 MiB. */
+export const HOLDBACK_BYTES = 1 << 20;
+
+/** Bytes are released in multiples of this. */
+export const RELEASE_UNIT = 512;
 
 /** Where and why a gate failed. Only counts and names: never sample values. */
 export interface HealthFailure {
   readonly test: HealthTestName;
-  /** 'startup' when the start-up block failed, else 'continuous'. */
+  /** 'startup' when nothing had been released yet, else 'continuous'. */
   readonly phase: 'startup' | 'continuous';
-  /** Index (0-based, since the last resume) of the raw sample at which the test failed. */
+  /** Index (0-based, since the last resume) of the sample at which the test failed. */
   readonly sample: number;
-  /** How many held bytes were dropped (the failing window). */
+  /** How many held bytes were dropped. */
   readonly dropped: number;
 }
 
 /** Gate settings. */
 export interface GateOptions {
-  /** -log2(alpha). */
+  /** -log2(alpha), the false-alarm rate of each test per GiB of data meeting the claim (RCT and APT: per sample
+   * 2^-(alphaLog2 + 30)). */
   readonly alphaLog2: number;
   /** Claimed min-entropy per byte, bits. */
   readonly h: number;
-  /** Samples in the start-up test, default 1024. */
-  readonly startupSamples?: number;
+  /** Bytes held behind the tested frontier (default 1 MiB, a multiple of 512, at least 384 KiB). */
+  readonly holdbackBytes?: number;
+  /** History of the repeated-block test (default 64 MiB). */
+  readonly repeatHistoryBytes?: number;
 }
 
 /** What one push produced. */
@@ -44,34 +64,107 @@ export interface GateResult {
 
 export type GateState = 'startup' | 'running' | 'failed';
 
-/** Per-source health gate; see the module comment. */
+/** Counters of every test, for `hrng status`, `hrng test` and the progress line. Numbers and names only. */
+export interface GateCounters {
+  readonly state: GateState;
+  readonly tested: number;
+  readonly held: number;
+  readonly released: number;
+  readonly failure: HealthFailure | null;
+  readonly rct: { readonly cutoff: number; readonly longestRun: number; readonly failed: boolean };
+  readonly apt: {
+    readonly cutoff: number;
+    readonly window: number;
+    readonly maxCount: number;
+    readonly failed: boolean;
+  };
+  readonly periodic: {
+    readonly length: number;
+    readonly maxPeriod: number;
+    readonly candidates: number;
+    readonly period: number;
+    readonly failed: boolean;
+  };
+  readonly repeat: {
+    readonly historyBytes: number;
+    readonly blocks: number;
+    readonly repeats: number;
+    readonly failed: boolean;
+  };
+  readonly mcv: {
+    readonly cutoff: number;
+    readonly window: number;
+    readonly evaluations: number;
+    readonly maxCount: number;
+    readonly estimate: number | null;
+    readonly minEstimate: number | null;
+    readonly failed: boolean;
+  };
+  readonly collision: {
+    readonly evaluations: number;
+    readonly maxShortFraction: number;
+    readonly estimate: number | null;
+    readonly minEstimate: number | null;
+    readonly failed: boolean;
+  };
+  readonly fipsRate: {
+    readonly cutoff: number;
+    readonly window: number;
+    readonly blocks: number;
+    readonly blocksFailed: number;
+    readonly failedInWindow: number;
+    readonly maxFailedInWindow: number;
+    readonly failed: boolean;
+  };
+}
+
+/** Per-stream health gate; see the module comment. */
 export class HealthGate {
+  readonly h: number;
   readonly rct: RepetitionCountTest;
   readonly apt: AdaptiveProportionTest;
-  readonly startupSamples: number;
-  private readonly held: Uint8Array;
-  private heldLen = 0;
+  readonly periodic: PeriodicTest;
+  readonly repeat: RepeatedBlockTest;
+  readonly mcv: McvTest;
+  readonly collision: CollisionTest;
+  readonly fipsRate: FipsRateTest;
+  readonly holdbackBytes: number;
+  private readonly tests: readonly (readonly [HealthTestName, { feedMany(b: Uint8Array): number; reset(): void }])[];
+  private readonly held = new ByteQueue();
   private stateValue: GateState = 'startup';
   private failureValue: HealthFailure | null = null;
-  private samples = 0;
-  /** Windows (and the start-up block) that passed since construction. */
+  private tested = 0;
+  private releasedSinceResume = 0;
+  /** 512-byte units released since construction. */
   windowsPassed = 0;
   /** Bytes released since construction. */
   bytesReleased = 0;
 
-  /**
-   * @param opts - alpha, claimed entropy, start-up length
-   * @throws RangeError for bad parameters
-   */
+  /** @throws RangeError for bad parameters */
   constructor(opts: GateOptions) {
-    this.rct = RepetitionCountTest.forEntropy(opts.alphaLog2, opts.h);
-    this.apt = AdaptiveProportionTest.forEntropy(opts.alphaLog2, opts.h);
-    this.startupSamples = opts.startupSamples ?? 1024;
-    if (!Number.isInteger(this.startupSamples) || this.startupSamples < 1 || this.startupSamples % APT_WINDOW_BYTES) {
-      // A whole number of APT windows keeps the held windows aligned with the APT's own windows.
-      throw new RangeError('startupSamples must be a positive multiple of 512');
+    const { alphaLog2, h } = opts;
+    this.h = h;
+    this.holdbackBytes = opts.holdbackBytes ?? HOLDBACK_BYTES;
+    if (!Number.isInteger(this.holdbackBytes) || this.holdbackBytes % RELEASE_UNIT || this.holdbackBytes < 384 * 1024) {
+      throw new RangeError('holdbackBytes must be a multiple of 512 and at least 384 KiB');
     }
-    this.held = new Uint8Array(Math.max(this.startupSamples, APT_WINDOW_BYTES));
+    // SP 800-90B sets alpha per sample; onepad states every test's false-alarm rate per GiB (2^30 samples).
+    this.rct = RepetitionCountTest.forEntropy(alphaLog2 + 30, h);
+    this.apt = AdaptiveProportionTest.forEntropy(alphaLog2 + 30, h);
+    this.periodic = new PeriodicTest(alphaLog2, h);
+    this.repeat = new RepeatedBlockTest(opts.repeatHistoryBytes ?? REPEAT_HISTORY_BYTES);
+    this.mcv = new McvTest(alphaLog2, h);
+    this.collision = new CollisionTest(alphaLog2, h);
+    this.fipsRate = new FipsRateTest(alphaLog2);
+    this.tests = [
+      ['rct', this.rct],
+      ['apt', this.apt],
+      ['periodic', this.periodic],
+      ['repeat', this.repeat],
+      ['mcv', this.mcv],
+      ['collision', this.collision],
+      ['fips-rate', this.fipsRate],
+    ];
   }
 
   get state(): GateState {
@@ -85,93 +178,122 @@ export class HealthGate {
 
   /** Samples tested since the last resume. */
   get samplesTested(): number {
-    return this.samples;
+    return this.tested;
   }
 
-  /** Bytes held back, waiting for their window to finish. */
+  /** Bytes held back, waiting for the tests to pass the holdback after them. */
   get heldBytes(): number {
-    return this.heldLen;
-  }
-
-  private blockSize(): number {
-    return this.stateValue === 'startup' ? this.startupSamples : this.apt.window;
+    return this.held.length;
   }
 
   /**
    * Test raw bytes and return what may be released. After a failure nothing is ever released until resume.
    *
-   * @param raw - raw bytes from the source (not kept; copied where held)
+   * @param raw - bytes of the stream (not kept; copied where held)
    */
   push(raw: Uint8Array): GateResult {
     if (this.stateValue === 'failed' || raw.length === 0) return { released: new Uint8Array(0) };
-    // Both tests over the whole input in tight loops; the earlier failure (if any) is the one that counts.
-    const fr = this.rct.feedMany(raw);
-    const fa = this.apt.feedMany(raw);
-    const failAt = fr < 0 ? fa : fa < 0 ? fr : Math.min(fr, fa);
-    const tested = failAt < 0 ? raw.length : failAt;
-    // Walk the window boundaries inside raw[0..tested): bytes up to the last completed block are released.
-    let boundary = 0; // raw index up to which everything is released
-    let held = this.heldLen;
-    let pos = 0;
-    while (pos < tested) {
-      const need = this.blockSize() - held;
-      if (tested - pos < need) break;
-      pos += need;
-      boundary = pos;
-      held = 0;
-      this.windowsPassed++;
-      this.stateValue = 'running';
-    }
-    let released: Uint8Array;
-    if (boundary > 0) {
-      released = new Uint8Array(this.heldLen + boundary);
-      released.set(this.held.subarray(0, this.heldLen), 0);
-      released.set(raw.subarray(0, boundary), this.heldLen);
-      this.held.fill(0, 0, this.heldLen);
-      this.heldLen = 0;
-      this.bytesReleased += released.length;
-    } else {
-      released = new Uint8Array(0);
+    let failAt = -1;
+    let failTest: HealthTestName = 'rct';
+    for (const [name, test] of this.tests) {
+      const at = test.feedMany(raw);
+      if (at >= 0 && (failAt < 0 || at < failAt)) {
+        failAt = at;
+        failTest = name;
+      }
     }
     if (failAt >= 0) {
       const failure: HealthFailure = {
-        test: fr === failAt ? 'rct' : 'apt',
-        phase: this.stateValue === 'startup' ? 'startup' : 'continuous',
-        sample: this.samples + failAt,
-        dropped: this.heldLen + (failAt - boundary) + 1,
+        test: failTest,
+        phase: this.releasedSinceResume === 0 ? 'startup' : 'continuous',
+        sample: this.tested + failAt,
+        dropped: this.held.length + failAt + 1,
       };
-      this.samples += failAt + 1;
-      this.held.fill(0);
-      this.heldLen = 0;
+      this.tested += failAt + 1;
+      this.held.clear();
       this.stateValue = 'failed';
       this.failureValue = failure;
-      return { released, failure };
+      return { released: new Uint8Array(0), failure };
     }
-    this.samples += raw.length;
-    this.held.set(raw.subarray(boundary), this.heldLen);
-    this.heldLen += raw.length - boundary;
+    this.held.push(new Uint8Array(raw)); // a copy, also for a Buffer (whose slice() is a view)
+    this.tested += raw.length;
+    const frontier = this.tested - this.holdbackBytes;
+    const upTo = frontier > 0 ? frontier - (frontier % RELEASE_UNIT) : 0;
+    const k = upTo - this.releasedSinceResume;
+    if (k <= 0) return { released: new Uint8Array(0) };
+    const released = new Uint8Array(k);
+    this.held.drainInto(released, false);
+    this.releasedSinceResume += k;
+    this.bytesReleased += k;
+    this.windowsPassed += k / RELEASE_UNIT;
+    this.stateValue = 'running';
     return { released };
   }
 
-  /**
-   * Start over: forget any failure and everything held; the next bytes go through a new start-up test. Used for
-   * the operator's resume and whenever the source is reopened.
-   */
+  /** Start over: forget any failure, everything held and every test's state. */
   resume(): void {
-    this.rct.reset();
-    this.apt.reset();
-    this.held.fill(0);
-    this.heldLen = 0;
-    this.samples = 0;
+    for (const [, t] of this.tests) t.reset();
+    this.held.clear();
+    this.tested = 0;
+    this.releasedSinceResume = 0;
     this.stateValue = 'startup';
     this.failureValue = null;
   }
 
-  /** Drop whatever is held (source closed mid-window): those bytes never passed a whole window. */
+  /** Drop whatever is held (source closed): those bytes never passed their holdback. */
   discardHeld(): number {
-    const n = this.heldLen;
-    this.held.fill(0);
-    this.heldLen = 0;
-    return n;
+    return this.held.clear();
+  }
+
+  /** Every test's counters. */
+  counters(): GateCounters {
+    const f = this.fipsRate;
+    return {
+      state: this.stateValue,
+      tested: this.tested,
+      held: this.held.length,
+      released: this.bytesReleased,
+      failure: this.failureValue,
+      rct: { cutoff: this.rct.cutoff, longestRun: this.rct.longestRun, failed: this.rct.failed },
+      apt: { cutoff: this.apt.cutoff, window: this.apt.window, maxCount: this.apt.maxCount, failed: this.apt.failed },
+      periodic: {
+        length: this.periodic.length,
+        maxPeriod: this.periodic.maxPeriod,
+        candidates: this.periodic.candidates,
+        period: this.periodic.period,
+        failed: this.periodic.failed,
+      },
+      repeat: {
+        historyBytes: this.repeat.historyBytes,
+        blocks: this.repeat.blocks,
+        repeats: this.repeat.repeats,
+        failed: this.repeat.failed,
+      },
+      mcv: {
+        cutoff: this.mcv.cutoff,
+        window: this.mcv.window,
+        evaluations: this.mcv.evaluations,
+        maxCount: this.mcv.maxCount,
+        estimate: this.mcv.estimate,
+        minEstimate: this.mcv.minEstimate,
+        failed: this.mcv.failed,
+      },
+      collision: {
+        evaluations: this.collision.evaluations,
+        maxShortFraction: this.collision.maxShortFraction,
+        estimate: this.collision.estimate,
+        minEstimate: this.collision.minEstimate,
+        failed: this.collision.failed,
+      },
+      fipsRate: {
+        cutoff: f.cutoff,
+        window: f.window,
+        blocks: f.monitor.blocks,
+        blocksFailed: f.monitor.blocksFailed,
+        failedInWindow: f.failedInWindow,
+        maxFailedInWindow: f.maxFailedInWindow,
+        failed: f.failed,
+      },
+    };
   }
 }

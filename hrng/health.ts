@@ -5,8 +5,8 @@
  */
 import { APT_WINDOW_BYTES, aptCutoff, rctCutoff } from './cutoffs.js';
 
-/** Which test failed. */
-export type HealthTestName = 'rct' | 'apt';
+/** Which test failed: the SP 800-90B 4.4 tests here, and the gate's other continuous tests (gate.ts). */
+export type HealthTestName = 'rct' | 'apt' | 'periodic' | 'repeat' | 'mcv' | 'collision' | 'fips-rate';
 
 /** Repetition Count Test (4.4.1): fails when one value repeats `cutoff` times in a row. */
 export class RepetitionCountTest {

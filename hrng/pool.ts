@@ -85,12 +85,15 @@ function writeAsync(fd: number, buf: Uint8Array, offset: number, length: number,
 export class EntropyPool {
   private readonly db: Db;
   private readonly fd: number;
+  /** The ring file's path. */
+  readonly path: string;
   private c: PoolCounters;
   private closed = false;
   private appending = false;
 
-  private constructor(db: Db, fd: number, c: PoolCounters) {
+  private constructor(db: Db, fd: number, c: PoolCounters, path: string) {
     this.db = db;
+    this.path = path;
     this.fd = fd;
     this.c = c;
   }
@@ -128,13 +131,18 @@ export class EntropyPool {
       if (e instanceof OnepadError) throw e;
       throw new OnepadError('STORAGE_FAILED', { op: 'pool open' });
     }
-    const pool = new EntropyPool(opts.db, fd, {
-      capacity: row.capacity,
-      filled: row.filled,
-      consumed: row.consumed,
-      burned: row.burned,
-      insecureUntil: row.insecure_until,
-    });
+    const pool = new EntropyPool(
+      opts.db,
+      fd,
+      {
+        capacity: row.capacity,
+        filled: row.filled,
+        consumed: row.consumed,
+        burned: row.burned,
+        insecureUntil: row.insecure_until,
+      },
+      opts.path,
+    );
     try {
       pool.recover(opts);
     } catch (e) {

@@ -28,12 +28,18 @@ export function drawHome(p: Painter, s: HomeState): void {
   const barW = touch ? 220 : c.w - (barX - c.x);
   p.rect({ x: barX, y: c.y + 2, w: barW, h: l.body - 2 }, COLORS.panel);
   p.rect({ x: barX, y: c.y + 2, w: Math.round((barW * Math.min(100, poolPct)) / 100), h: l.body - 2 }, COLORS.ok);
+  // A failing source (from the filler's latch) takes the pool line's place: which source, which test.
+  const failing = !s.hrng.healthy && s.hrng.failing ? s.hrng.failing : null;
   p.text(
-    'hrng.pool',
-    touch ? `pool ${formatBytes(s.hrng.poolBytes)} (${poolPct}%)` : `pool ${poolPct}%`,
+    failing ? 'hrng.failing' : 'hrng.pool',
+    failing ?? (touch ? `pool ${formatBytes(s.hrng.poolBytes)} (${poolPct}%)` : `pool ${poolPct}%`),
     touch ? barX + barW + l.margin : c.x,
     touch ? c.y : c.y + row,
-    { size: l.small, color: COLORS.dim },
+    {
+      size: l.small,
+      color: failing ? COLORS.insecure : COLORS.dim,
+      maxWidth: touch ? c.w - (barX + barW + l.margin - c.x) : c.w,
+    },
   );
 
   // Contacts.

@@ -11,7 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dataDirLayout, prepareDataDir } from '../../device/data-dir.js';
 import { openLedgerDb } from '../../device/ledger/open.js';
 import { EntropyPool } from '../../hrng/pool.js';
+import { seedRawBytes } from '../../hrng/seed.js';
 import { SimStream } from '../../hrng/sim-source.js';
+import { extractorShape } from '../../hrng/toeplitz.js';
+import { extractFrom } from './pipeline-model.js';
 
 const CHILD = fileURLToPath(new URL('./fill-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,7 +69,8 @@ function openPool() {
 describe('restart in the middle of filling', () => {
   it('after SIGKILL the counters and file agree, and no source byte is in the pool twice', async () => {
     const streams: Uint8Array[] = [];
-    // The model: the pool holds, in order, the first `n_i` bytes of each run's stream, minus what was taken.
+    // The model: the pool holds, in order, the first `n_i` extractor output bytes of each run's stream (after the
+    // bytes the seed was made from, in the first run; later runs load the kept seed), minus what was taken.
     let expected = new Uint8Array(0);
     let filledBefore = 0;
     for (let run = 0; run < 3; run++) {
@@ -77,7 +81,9 @@ describe('restart in the middle of filling', () => {
       expect(c.filled).toBeGreaterThan(filledBefore); // the child got some chunks in
       expect(c.filled % CHUNK === 0 || c.filled === c.consumed + POOL_MAX).toBe(true); // whole synced chunks
       const added = c.filled - filledBefore;
-      streams.push(new SimStream(seed).next(added));
+      const offset = run === 0 ? seedRawBytes(8) : 0;
+      const raw = new SimStream(seed).next(offset + Math.ceil(added / 112) * extractorShape(8).inBytes);
+      streams.push(extractFrom(root, raw, 8, offset, added));
       expected = Buffer.concat([expected, streams[run] as Uint8Array]);
       // File agrees with the counters: the live range is exactly the model.
       const file = readFileSync(dataDirLayout(root).pool);

@@ -1,10 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataDirLayout } from '../../device/data-dir.js';
 import { isOnepadError } from '../../device/errors.js';
 import { Filler } from '../../hrng/filler.js';
+import { loadSeed } from '../../hrng/seed.js';
 import { SimSource, SimStream } from '../../hrng/sim-source.js';
+import { readStatus } from '../../hrng/status-file.js';
 import { ScriptedSource, streamOf, tmpPool } from './helpers.js';
+import { expectPoolFrom } from './pipeline-model.js';
+
+const HOLD = 384 * 1024;
+const small = { holdbackBytes: HOLD, repeatHistoryBytes: 1 << 20 };
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -16,12 +22,9 @@ function fresh(max: number) {
   cleanups.push(t.cleanup);
   return t;
 }
-function poolBytes(root: string, n: number): Buffer {
-  return readFileSync(dataDirLayout(root).pool).subarray(0, n);
-}
 
 describe('Filler', () => {
-  it('fills the pool with exactly the stream of one healthy source, marked insecure', async () => {
+  it('fills the pool with the extraction of one healthy source, marked insecure; the seed is kept (0600)', async () => {
     const t = fresh(100_000);
     const f = new Filler({
       sources: [new SimSource({ seed: 'one' })],
@@ -33,85 +36,102 @@ describe('Filler', () => {
     const r = await f.run({ onProgress: (p) => progress.push(p.poolBytes) });
     expect(r.state).toBe('full');
     expect(t.pool.available()).toBe(100_000);
-    expect(poolBytes(t.root, 100_000)).toEqual(Buffer.from(new SimStream('one').next(100_000)));
+    const stream = new SimStream('one').next(3 << 20);
+    expectPoolFrom(t.root, 100_000, stream, 8, stream.length);
     expect(t.pool.insecure).toBe(true);
     expect(progress.at(-1)).toBe(100_000);
     const p = f.progress();
     expect(p.secondsToFull).toBe(0);
-    expect(p.sources[0]).toMatchObject({ name: 'sim', rctCutoff: 5, aptCutoff: 16, gate: 'running' });
+    expect(p.sources[0]).toMatchObject({ name: 'sim', rctCutoff: 9, aptCutoff: 25, gate: 'running' });
+    expect(p.combined.extractor).toMatchObject({ inBytes: 128, outBytes: 112, kBits: 1024, epsilonLog2: 64 });
+    const seedFile = join(t.root, 'hrng-seed.bin');
+    expect(statSync(seedFile).mode & 0o777).toBe(0o600);
+    // The status file for `hrng status` has every test's counters.
+    const status = readStatus(join(t.root, 'hrng-status.json'));
+    expect(status?.progress.sources[0]?.tests.mcv.evaluations).toBeGreaterThan(0);
+    // A second run keeps the seed: the same extractor.
+    const seed = loadSeed(seedFile);
+    t.pool.take(100_000);
+    await new Filler({ sources: [new SimSource({ seed: 'two' })], pool: t.pool, chunkBytes: 8192 }).run({
+      bytes: 4096,
+    });
+    expect(loadSeed(seedFile)).toEqual(seed);
   });
 
-  it('XORs two sources byte for byte, never producing more than each gave', async () => {
+  it('XORs two sources byte for byte before extraction', async () => {
     const t = fresh(50_000);
     const a = new SimSource({ seed: 'a', name: 'a' });
     const b = new SimSource({ seed: 'b', name: 'b', chunk: 777 });
-    const f = new Filler({ sources: [a, b], pool: t.pool, chunkBytes: 4096 });
+    const f = new Filler({ sources: [a, b], pool: t.pool, chunkBytes: 4096, ...small });
     expect((await f.run()).state).toBe('full');
-    const xa = new SimStream('a').next(50_000);
-    const xb = new SimStream('b').next(50_000);
-    expect(poolBytes(t.root, 50_000)).toEqual(Buffer.from(xa.map((v, i) => v ^ (xb[i] as number))));
+    const xa = new SimStream('a').next(1 << 20);
+    const xb = new SimStream('b').next(1 << 20);
+    expectPoolFrom(
+      t.root,
+      50_000,
+      xa.map((v, i) => v ^ (xb[i] as number)),
+      8,
+      1 << 20,
+    );
+    expect(f.progress().combined.gate?.state).toBe('running');
   });
 
   it('stops at the requested byte count and when aborted', async () => {
     const t = fresh(1 << 20);
-    const f = new Filler({ sources: [new SimSource({ seed: 'n' })], pool: t.pool, chunkBytes: 4096 });
+    const f = new Filler({ sources: [new SimSource({ seed: 'n' })], pool: t.pool, chunkBytes: 4096, ...small });
     expect(await f.run({ bytes: 10_000 })).toMatchObject({ state: 'full', appended: 10_000 });
     const ac = new AbortController();
     const slow = new Filler({
-      sources: [new SimSource({ seed: 's', bytesPerSecond: 20_000, chunk: 512 })],
+      sources: [new SimSource({ seed: 's', bytesPerSecond: 2_000_000, chunk: 4096 })],
       pool: t.pool,
       chunkBytes: 1 << 16,
+      ...small,
     });
-    setTimeout(() => ac.abort(), 300);
+    setTimeout(() => ac.abort(), 600);
     const r = await slow.run({ signal: ac.signal });
     expect(r.state).toBe('stopped');
-    // The staged chunk of whole passed windows was flushed on stop.
-    expect(r.appended).toBeGreaterThan(0);
-    expect(r.appended % 512).toBe(0);
   });
 
-  it('a stuck-at source fails the health test: latched, event logged, the failing window not in the pool', async () => {
+  it('a stuck-at source fails: latched with the test named, event logged, nothing from the fault pooled', async () => {
     const t = fresh(1 << 20);
-    const { gen: good } = streamOf('stuck', 1 << 16);
-    const failAt = 5000;
+    const { gen: good, bytes: goodBytes } = streamOf('stuck', 2 << 20);
+    const failAt = HOLD + 300_001;
     const gen = (off: number, n: number) => {
       const out = good(off, n);
       for (let i = 0; i < n; i++) if (off + i >= failAt) out[i] = 0xa5;
       return out;
     };
-    const src = new ScriptedSource('stuck', gen, { chunk: 300, claimedH: 8 });
-    const f = new Filler({ sources: [src], pool: t.pool, events: t.events, chunkBytes: 512 });
+    const src = new ScriptedSource('stuck', gen, { chunk: 3000, claimedH: 8 });
+    const f = new Filler({ sources: [src], pool: t.pool, events: t.events, chunkBytes: 512, ...small });
     const r = await f.run();
     expect(r.state).toBe('failed');
     expect(isOnepadError(r.error, 'HRNG_HEALTH_FAILED')).toBe(true);
-    expect(r.error?.details).toMatchObject({ source: 'stuck', test: 'rct', phase: 'continuous', sample: failAt + 4 });
-    // The window holding the failure starts at 1024 + 7*512 = 4608; nothing from it is in the pool.
-    const n = t.pool.available();
-    expect(n).toBeGreaterThan(0);
-    expect(n).toBeLessThanOrEqual(4608);
-    expect(poolBytes(t.root, n)).toEqual(Buffer.from(good(0, n)));
+    expect(r.error?.details).toMatchObject({ source: 'stuck', test: 'rct', phase: 'continuous', sample: failAt + 8 });
+    expect(t.pool.available()).toBeGreaterThan(0);
+    expectPoolFrom(t.root, t.pool.available(), goodBytes, 8, failAt);
     const ev = t.events.recent(5, ['HRNG_HEALTH_FAILURE'])[0];
-    expect(ev?.detail).toMatchObject({ source: 'stuck', test: 'rct', sample: failAt + 4 });
+    expect(ev?.detail).toMatchObject({ source: 'stuck', test: 'rct', sample: failAt + 8 });
     expect(src.closed).toBe(true);
+    expect(t.pool.latch()).toBe('HRNG_HEALTH_FAILED:stuck:rct');
     // Latched, also for a new filler (a restart): only resume lets it run.
-    const again = new Filler({ sources: [new SimSource({ seed: 'x' })], pool: t.pool, events: t.events });
+    const again = new Filler({ sources: [new SimSource({ seed: 'x' })], pool: t.pool, events: t.events, ...small });
     await expect(again.run()).rejects.toMatchObject({ code: 'HRNG_HEALTH_FAILED' });
     again.resume();
     expect(t.events.recent(1)[0]?.kind).toBe('HRNG_RESUMED');
     expect((await again.run({ bytes: 2048 })).state).toBe('full');
   });
 
-  it('a periodic pattern is caught by the APT during start-up; nothing reaches the pool', async () => {
+  it('a periodic pattern is caught by the periodic test before anything reaches the pool', async () => {
     const t = fresh(1 << 20);
-    const pattern = [0x13, 0x57, 0x9b, 0xdf, 0x24, 0x68];
-    const gen = (off: number, n: number) => Uint8Array.from({ length: n }, (_, i) => pattern[(off + i) % 6] as number);
+    const pattern = [0x13, 0x57, 0x9b, 0xdf, 0x24, 0x68, 0x11, 0x99, 0x42];
+    const gen = (off: number, n: number) => Uint8Array.from({ length: n }, (_, i) => pattern[(off + i) % 9] as number);
     const f = new Filler({
       sources: [new ScriptedSource('periodic', gen, { claimedH: 4 })],
       pool: t.pool,
       events: t.events,
     });
     const r = await f.run();
-    expect(r.error?.details).toMatchObject({ test: 'apt', phase: 'startup' });
+    expect(r.error?.details).toMatchObject({ test: 'periodic', phase: 'startup' });
     expect(t.pool.available()).toBe(0);
   });
 
@@ -125,14 +145,16 @@ describe('Filler', () => {
     expect(t.pool.available()).toBe(0);
   });
 
-  it('a source that vanishes mid-fill stops filling with HRNG_SOURCE_LOST (not latched)', async () => {
+  it('a source that vanishes mid-fill stops filling with HRNG_SOURCE_LOST (not latched); held bytes are dropped', async () => {
     const t = fresh(1 << 20);
-    const { gen } = streamOf('lost', 1 << 16);
-    const src = new ScriptedSource('lost', gen, { endAt: 6000, end: 'lost', chunk: 1000 });
-    const f = new Filler({ sources: [src], pool: t.pool, events: t.events, chunkBytes: 512 });
+    const { gen, bytes } = streamOf('lost', 1 << 20);
+    const endAt = HOLD + 100_000;
+    const src = new ScriptedSource('lost', gen, { endAt, end: 'lost', chunk: 1000 });
+    const f = new Filler({ sources: [src], pool: t.pool, events: t.events, chunkBytes: 512, ...small });
     const r = await f.run();
     expect(isOnepadError(r.error, 'HRNG_SOURCE_LOST')).toBe(true);
-    expect(t.pool.available()).toBeLessThanOrEqual(5632); // the held partial window (6000 - 5632) was dropped
+    // Only bytes released before the loss (at least the holdback before its end) can be in the pool.
+    expectPoolFrom(t.root, t.pool.available(), bytes, 8, endAt - HOLD);
     expect(t.events.recent(5, ['HRNG_SOURCE_LOST'])[0]?.detail).toMatchObject({ source: 'lost' });
     expect(t.pool.latch()).toBe(null);
   });
@@ -172,9 +194,9 @@ describe('Filler', () => {
     expect(t.events.recent(1)[0]).toMatchObject({ kind: 'HRNG_SOURCE_LOST', detail: { reason: 'open failed' } });
   });
 
-  it('each run reopens its sources and runs a new start-up test', async () => {
+  it('each run reopens its sources and starts every test over', async () => {
     const t = fresh(1 << 20);
-    // After its second open, the source starts with a stuck burst: only a fresh start-up test calls it 'startup'.
+    // After its second open, the source starts with a stuck burst: only a fresh start calls it 'startup'.
     let opens = 0;
     const stream = new SimStream('reopen');
     let sinceOpen = 0;
@@ -184,20 +206,31 @@ describe('Filler', () => {
       sinceOpen = 0;
     };
     src.read = async (max: number) => {
-      const n = Math.min(max, 1000);
+      const n = Math.min(max, 4000);
       const out = stream.next(n);
       if (opens >= 2 && sinceOpen < 20) out.fill(0x5a, 0, Math.min(n, 20 - sinceOpen));
       sinceOpen += n;
       return out;
     };
-    const f = new Filler({ sources: [src], pool: t.pool, chunkBytes: 512 });
+    const f = new Filler({ sources: [src], pool: t.pool, chunkBytes: 512, ...small });
     expect((await f.run({ bytes: 1536 })).state).toBe('full');
     const r = await f.run({ bytes: 1024 });
-    expect(r.error?.details).toMatchObject({ test: 'rct', phase: 'startup', sample: 4 });
+    expect(r.error?.details).toMatchObject({ test: 'rct', phase: 'startup', sample: 8 });
   });
 
-  it('needs at least one source', () => {
+  it('refuses a damaged seed file rather than silently making a new one', async () => {
+    const t = fresh(1 << 20);
+    writeFileSync(join(t.root, 'hrng-seed.bin'), new Uint8Array(4136));
+    const r = await new Filler({ sources: [new SimSource({ seed: 'x' })], pool: t.pool, ...small }).run();
+    expect(r.error?.code).toBe('HRNG_SEED_INVALID');
+    expect(t.pool.available()).toBe(0);
+  });
+
+  it('refuses a claimed min-entropy too low to extract from, and needs at least one source', () => {
     const t = fresh(4096);
+    expect(() => new Filler({ sources: [new SimSource({ seed: 'x', claimedH: 0.2 })], pool: t.pool })).toThrow(
+      RangeError,
+    );
     expect(() => new Filler({ sources: [], pool: t.pool })).toThrow(RangeError);
   });
 });

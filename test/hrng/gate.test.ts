@@ -1,114 +1,156 @@
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HealthGate } from '../../hrng/gate.js';
 import { SimStream } from '../../hrng/sim-source.js';
+import { expectSameBytes } from './pipeline-model.js';
 
-const opts = { alphaLog2: 30, h: 4 };
+const HOLD = 384 * 1024;
+const opts = { alphaLog2: 30, h: 4, holdbackBytes: HOLD, repeatHistoryBytes: 1 << 20 };
+const released = (n: number) => (n > HOLD ? Math.floor((n - HOLD) / 512) * 512 : 0);
 
 describe('HealthGate', () => {
-  it('holds the first 1024 samples until the start-up test passed, then whole 512-byte windows', () => {
+  it('holds every byte until the holdback after it has passed every test, then releases whole 512-byte units', () => {
     const g = new HealthGate(opts);
-    const s = new SimStream('gate');
-    const data = s.next(1024 + 512 + 100);
-    expect(g.push(data.subarray(0, 1023)).released.length).toBe(0);
+    const data = new SimStream('gate').next(HOLD + 1500);
+    expect(g.push(data.subarray(0, HOLD + 511)).released.length).toBe(0);
     expect(g.state).toBe('startup');
-    const r1 = g.push(data.subarray(1023, 1024));
-    expect(r1.released).toEqual(data.subarray(0, 1024));
+    const r1 = g.push(data.subarray(HOLD + 511, HOLD + 512));
+    expect(r1.released).toEqual(data.subarray(0, 512));
     expect(g.state).toBe('running');
-    const r2 = g.push(data.subarray(1024, 1024 + 600));
-    expect(r2.released).toEqual(data.subarray(1024, 1536));
-    expect(g.heldBytes).toBe(88);
+    const r2 = g.push(data.subarray(HOLD + 512, HOLD + 1500));
+    expect(r2.released).toEqual(data.subarray(512, 1024));
+    expect(g.heldBytes).toBe(HOLD + 1500 - 1024);
   });
 
-  it('released bytes are exactly a prefix of the input in whole windows, however it is chunked (property)', () => {
-    const data = new SimStream('chunks').next(4000);
+  it('released bytes are exactly a prefix of the input, however it is chunked (property)', () => {
+    const data = new SimStream('chunks').next(HOLD + 6000);
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 20 }), (cuts) => {
+      fc.property(fc.array(fc.integer({ min: 1, max: 80_000 }), { minLength: 1, maxLength: 20 }), (cuts) => {
         const g = new HealthGate(opts);
-        const out: number[] = [];
+        const out: Uint8Array[] = [];
         let pos = 0;
         for (const c of cuts) {
           const end = Math.min(data.length, pos + c);
-          out.push(...g.push(data.subarray(pos, end)).released);
+          out.push(g.push(data.subarray(pos, end)).released);
           pos = end;
         }
-        const expected = pos < 1024 ? 0 : 1024 + Math.floor((pos - 1024) / 512) * 512;
-        expect(out.length).toBe(expected);
-        expect(Uint8Array.from(out)).toEqual(data.subarray(0, expected));
+        const all = Buffer.concat(out);
+        expect(all.length).toBe(released(pos));
+        expectSameBytes(all, data.subarray(0, all.length));
       }),
+      { numRuns: 15 },
     );
   });
 
-  it('release and failure do not depend on how the stream is chunked (property)', () => {
-    const base = new SimStream('faulty').next(6000);
+  it('a fault anywhere never releases a byte at or after its start, however chunked (property)', () => {
+    const base = new SimStream('faulty').next(HOLD + 200_000);
+    const faults: ((d: Uint8Array, at: number) => void)[] = [
+      (d, at) => d.fill(0x77, at, at + 40), // stuck run
+      (d, at) => d.copyWithin(at, at - 4096, at + 60_000 - 4096), // a 4 KiB block repeated
+      (d, at) => {
+        for (let i = at; i < d.length; i++) d[i] = d[at - 8 + ((i - at) % 8)] as number; // period 8 from `at`
+      },
+    ];
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 5900 }),
-        fc.integer({ min: 1, max: 40 }),
-        fc.array(fc.integer({ min: 1, max: 900 }), { minLength: 1, maxLength: 12 }),
-        (at, len, cuts) => {
+        fc.integer({ min: 5000, max: HOLD + 100_000 }),
+        fc.integer({ min: 0, max: faults.length - 1 }),
+        fc.array(fc.integer({ min: 1, max: 90_000 }), { minLength: 1, maxLength: 8 }),
+        (at, which, cuts) => {
           const data = base.slice();
-          data.fill(0x77, at, Math.min(data.length, at + len));
-          const once = new HealthGate({ alphaLog2: 30, h: 8 });
-          const r1 = once.push(data);
-          const chunked = new HealthGate({ alphaLog2: 30, h: 8 });
-          const out: number[] = [];
+          (faults[which] as (d: Uint8Array, at: number) => void)(data, at);
+          const g = new HealthGate(opts);
+          let out = 0;
           let failure = null;
-          let pos = 0;
-          for (let i = 0; pos < data.length; i++) {
+          for (let i = 0, pos = 0; pos < data.length && !failure; i++) {
             const end = Math.min(data.length, pos + (cuts[i % cuts.length] as number));
-            const r = chunked.push(data.subarray(pos, end));
-            out.push(...r.released);
-            failure = failure ?? r.failure ?? null;
+            const r = g.push(data.subarray(pos, end));
+            expectSameBytes(r.released, data.subarray(out, out + r.released.length));
+            out += r.released.length;
+            failure = r.failure ?? null;
             pos = end;
           }
-          expect(Uint8Array.from(out)).toEqual(r1.released);
-          expect(failure).toEqual(r1.failure ?? null);
-          if (len >= 5) expect(r1.failure?.test).toBe('rct');
+          expect(failure).not.toBe(null);
+          expect(failure?.sample).toBeGreaterThanOrEqual(at);
+          expect(out).toBeLessThanOrEqual(at);
+          expect(g.heldBytes).toBe(0);
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 12 },
     );
   });
 
-  it('a stuck byte in the start-up block fails it, releases nothing, and latches until resume', () => {
+  it('a failure drops everything held, latches, and only resume starts over with every test reset', () => {
     const g = new HealthGate(opts);
-    const good = new SimStream('stuck').next(2048);
-    const stuck = new Uint8Array(100).fill(0x42);
-    const r = g.push(Uint8Array.from([...good.subarray(0, 500), ...stuck]));
+    const good = new SimStream('stuck').next(HOLD + 2048);
+    expect(g.push(good).released.length).toBe(2048);
+    const r = g.push(new Uint8Array(100).fill(0x42));
     expect(r.released.length).toBe(0);
-    expect(r.failure).toMatchObject({ test: 'rct', phase: 'startup', sample: 508 });
+    expect(r.failure).toMatchObject({ test: 'rct', phase: 'continuous', sample: HOLD + 2048 + 15 });
+    expect(r.failure?.dropped).toBe(HOLD + 16);
     expect(g.state).toBe('failed');
+    expect(g.heldBytes).toBe(0);
     expect(g.push(good).released.length).toBe(0);
     g.resume();
     expect(g.state).toBe('startup');
+    // The same bytes again: the repeated-block history was reset too, so they are not a repeat.
     expect(g.push(good).released.length).toBe(2048);
   });
 
-  it('a failure in a later window drops that window only; earlier windows were released', () => {
-    const g = new HealthGate(opts);
-    const good = new SimStream('later').next(1024 + 512 + 300);
-    expect(g.push(good).released.length).toBe(1536);
-    // 300 good bytes are held in window 3; now a biased tail: the window's first byte repeats.
-    const first = good[1536] as number;
-    const r = g.push(new Uint8Array(212).fill(first).map((v, i) => (i % 2 ? v : (i * 7) & 0xff)));
-    expect(r.released.length).toBe(0);
-    expect(r.failure?.phase).toBe('continuous');
-    expect(r.failure?.dropped).toBeGreaterThan(300);
+  it('names the test that fails: periodic, repeat, mcv, collision, fips-rate', () => {
+    const run = (h: number, bytes: Uint8Array) => {
+      const g = new HealthGate({ ...opts, h });
+      return g.push(bytes).failure?.test;
+    };
+    const good = randomBytes(600_000);
+    const periodic = good.slice();
+    for (let i = 100_000; i < periodic.length; i++) periodic[i] = periodic[i - 1000] as number;
+    expect(run(4, periodic)).toBe('periodic');
+    // Period 8192 is beyond the periodic test; aligned 64-byte blocks repeat, the repeated-block test sees it.
+    const long = good.slice();
+    for (let i = 100_000; i < long.length; i++) long[i] = long[i - 8192] as number;
+    expect(run(4, long)).toBe('repeat');
+    // A 32-bit counter: one value in four is the same high byte.
+    const counter = Uint8Array.from({ length: 300_000 }, (_, i) => ((i >>> 2) >>> (8 * (i & 3))) & 0xff);
+    expect(['mcv', 'apt']).toContain(run(4, counter));
+    // Bytes with 7 bits of min-entropy: 4 values of 256 twice as likely.
+    const skewed = good.map((b) => (b < 8 ? b & 3 : b));
+    expect(run(8, skewed)).toBe('mcv');
+    // Bits with p(1) = 0.51: FIPS monobit fails ~15% of blocks.
+    const u = new Uint16Array(randomBytes(700_000 * 16).buffer);
+    const biased = Uint8Array.from({ length: 700_000 }, (_, i) => {
+      let v = 0;
+      for (let k = 0; k < 8; k++) v = (v << 1) | ((u[i * 8 + k] as number) < 0.51 * 65536 ? 1 : 0);
+      return v;
+    });
+    expect(run(4, biased)).toBe('fips-rate');
+    // Bits with p(1) = 0.75 claimed as 8 bits per byte: the collision test sees it.
+    const heavy = Uint8Array.from({ length: 100_000 }, (_, i) => {
+      let v = 0;
+      for (let k = 0; k < 8; k++) v = (v << 1) | ((u[i * 8 + k] as number) < 0.75 * 65536 ? 1 : 0);
+      return v;
+    });
+    expect(['collision', 'mcv', 'apt']).toContain(run(8, heavy));
   });
 
-  it('a biased source fails the APT without failing the RCT', () => {
+  it('keeps its own copy of held bytes, also when given a Buffer the caller zeroes afterwards', () => {
     const g = new HealthGate(opts);
-    const s = new SimStream('bias');
-    let failure = null;
-    for (let i = 0; i < 50 && !failure; i++) {
-      const raw = s.next(512).map((b) => (b < 90 ? 0 : b)); // ~35% zeros, in short runs
-      failure = g.push(raw).failure ?? null;
-    }
-    expect(failure?.test).toBe('apt');
+    const data = new SimStream('buffer').next(HOLD + 4096);
+    const copy = Buffer.from(data);
+    const r = g.push(copy);
+    copy.fill(0);
+    const r2 = g.push(new Uint8Array(0));
+    expect(r2.released.length).toBe(0);
+    expectSameBytes(r.released, data.subarray(0, 4096));
+    const more = Buffer.from(new SimStream('buffer-2').next(4096));
+    const r3 = g.push(more);
+    more.fill(0);
+    expectSameBytes(r3.released, data.subarray(4096, 8192));
   });
 
-  it('rejects a start-up length that is not whole APT windows', () => {
-    expect(() => new HealthGate({ ...opts, startupSamples: 1000 })).toThrow(RangeError);
+  it('refuses a holdback shorter than the longest test window or not whole units', () => {
+    expect(() => new HealthGate({ ...opts, holdbackBytes: 300_000 })).toThrow(RangeError);
+    expect(() => new HealthGate({ ...opts, holdbackBytes: HOLD + 1 })).toThrow(RangeError);
   });
 });

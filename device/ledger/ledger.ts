@@ -7,6 +7,7 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { ByteRange, PadRecord } from '../engine-types.js';
 import { OnepadError } from '../errors.js';
+import { looksAlike } from '../lookalike.js';
 import type { Side } from '../wire.js';
 import { type Db, openLedgerDb } from './open.js';
 
@@ -106,13 +107,28 @@ export class Ledger {
     return (this.stmt('SELECT * FROM pads ORDER BY created_at, rowid').all() as RawPad[]).map(toRow);
   }
 
+  /** The contact names of every pad that is not retired, each once. */
+  contactNames(): string[] {
+    return (this.stmt("SELECT DISTINCT contact FROM pads WHERE state != 'retired'").all() as { contact: string }[]).map(
+      (r) => r.contact,
+    );
+  }
+
+  /** A contact name (of a pad not retired) other than `name` that looks like it, or undefined. */
+  lookalikeOf(name: string): string | undefined {
+    return this.contactNames().find((other) => other !== name && looksAlike(name, other));
+  }
+
   /**
    * Add a pad row (its file must already be complete and synced).
-   * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad
+   * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad; CONTACT_LOOKALIKE when another
+   *   contact (of a pad not retired) has a different name that looks like this one (device/lookalike.ts)
    */
   insertPad(p: Omit<PadRow, 'state'>): void {
     this.write(() => {
       if (this.activePad(p.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: p.contact });
+      const other = this.lookalikeOf(p.contact);
+      if (other !== undefined) throw new OnepadError('CONTACT_LOOKALIKE', { contact: p.contact, other });
       this.stmt(
         `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at)
            VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)`,

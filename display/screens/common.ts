@@ -96,6 +96,41 @@ export function drawButtons(p: Painter, s: ScreenState, specs: readonly ButtonSp
   }
 }
 
+/**
+ * Draw a text whole, wrapped over as many lines as it needs within `w` (never cut with an ellipsis); text ids are
+ * `${id}.0`, `${id}.1`, ... Returns the height used.
+ */
+export function drawWrapped(
+  p: Painter,
+  id: string,
+  text: string,
+  x: number,
+  y: number,
+  w: number,
+  o: { size: number; color?: string; lineHeight?: number },
+): number {
+  const lineH = o.lineHeight ?? Math.round(o.size * 1.25);
+  const lines = wrapText(text, w, (t) => p.measure(t, o.size));
+  lines.forEach((line, i) => {
+    p.text(`${id}.${i}`, line, x, y + i * lineH, { size: o.size, ...(o.color ? { color: o.color } : {}) });
+  });
+  return lines.length * lineH;
+}
+
+/**
+ * A screen's title, whole: wrapped over as many lines as it needs (a contact's name is never cut). The first line
+ * is the text `title`, the next ones `title.1`, `title.2`, ... Returns the height used, with the gap below.
+ */
+export function drawTitle(p: Painter, text: string, box: Box): number {
+  const l = p.layout;
+  const lineH = Math.round(l.title * 1.2);
+  const lines = wrapText(text, box.w, (t) => p.measure(t, l.title));
+  lines.forEach((line, i) => {
+    p.text(i === 0 ? 'title' : `title.${i}`, line, box.x, box.y + i * lineH, { size: l.title });
+  });
+  return lines.length * lineH + Math.round(l.title * 0.2);
+}
+
 /** A message laid out in pages for a box. */
 export interface PagedText {
   readonly pages: string[][];

@@ -1,7 +1,16 @@
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
-import { contentBox, drawButtons, drawPage, groupHex, guardedLabel, pageMessage, secondsLeft } from './common.js';
+import {
+  contentBox,
+  drawButtons,
+  drawPage,
+  drawTitle,
+  groupHex,
+  guardedLabel,
+  pageMessage,
+  secondsLeft,
+} from './common.js';
 
 type EncryptState = Extract<ScreenState, { id: 'confirm-encrypt' }>;
 type DecryptState = Extract<ScreenState, { id: 'confirm-decrypt' }>;
@@ -16,11 +25,8 @@ export function drawConfirmEncrypt(p: Painter, s: EncryptState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c.x, c.y, {
-    size: l.title,
-    maxWidth: c.w,
-  });
-  const titleH = Math.round(l.title * 1.4);
+  // The contact's name is shown whole (wrapped, never cut): two long names that differ at the end stay apart.
+  const titleH = drawTitle(p, touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c);
   const infoLine = Math.round(l.small * 1.3);
   const infoLines = 4;
   const msgBox = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - infoLines * infoLine - l.margin / 2 };
@@ -77,10 +83,7 @@ export function drawConfirmDecrypt(p: Painter, s: DecryptState): void {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`, c.x, c.y, {
-    size: l.title,
-    maxWidth: c.w,
-  });
+  const titleH = drawTitle(p, touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`, c);
   const line = Math.round(l.body * 1.5);
   const secs = secondsLeft(s);
   const lines = touch
@@ -96,7 +99,7 @@ export function drawConfirmDecrypt(p: Painter, s: DecryptState): void {
       ];
   const ids = ['info.length', 'info.question', 'info.countdown'];
   lines.forEach((t, i) => {
-    p.text(ids[i] ?? `info.${i}`, t, c.x, c.y + Math.round(l.title * 2) + i * line, {
+    p.text(ids[i] ?? `info.${i}`, t, c.x, c.y + titleH + Math.round(l.title * 0.6) + i * line, {
       size: l.body,
       color: i === 2 && secs <= 10 ? COLORS.warn : COLORS.fg,
       maxWidth: c.w,

@@ -1,7 +1,7 @@
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
-import { clockTime, contentBox, drawButtons, drawPage, pageMessage } from './common.js';
+import { clockTime, contentBox, drawButtons, drawPage, drawTitle, pageMessage } from './common.js';
 
 type ReceivedState = Extract<ScreenState, { id: 'received-message' }>;
 
@@ -13,8 +13,7 @@ export function drawReceived(p: Painter, s: ReceivedState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', `From ${s.contact}`, c.x, c.y, { size: l.title, maxWidth: c.w });
-  const titleH = Math.round(l.title * 1.4);
+  const titleH = drawTitle(p, `From ${s.contact}`, c);
   const infoLine = Math.round(l.small * 1.3);
   const box = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - 2 * infoLine - l.margin / 2 };
   const pad = Math.max(2, Math.round(l.margin / 2));

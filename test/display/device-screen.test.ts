@@ -67,6 +67,8 @@ describe('the device screen, composed with the engine', () => {
     t.hold('approve', 1300);
     const r = await p;
     expect(r.cost).toBe(12 + 32);
+    expect(t.layout().screen).toBe('result');
+    t.clock.advance(2500);
     expect(t.layout().screen).toBe('home');
     const b = pair!.openB();
     expect(text((await b.unpackage(r.package)).plaintext)).toBe('meet at nine');

@@ -112,10 +112,12 @@ describe('screens: text through the debug layout', () => {
         'confirm-decrypt',
         'confirm-encrypt',
         'home',
+        'keyboard',
         'pairing-compare',
         'pairing-progress',
         'pairing-start',
         'received-message',
+        'result',
         'setup',
       ].sort(),
     );

@@ -1,4 +1,5 @@
-import type { Chrome, ScreenContent, ScreenState } from '../../display/screen-types.js';
+import { newKeyboard } from '../../display/keyboard.js';
+import type { Chrome, KeyboardContent, ScreenContent, ScreenState } from '../../display/screen-types.js';
 import { initialInteraction } from '../../display/screen-types.js';
 
 /** Fixed states for UI tests: every screen, some in several variants. Times are fixed; nothing is random. */
@@ -23,6 +24,18 @@ function encrypt(message: Uint8Array, extra: Partial<Extract<ScreenContent, { id
     fingerprint: '3fa291bc0e7d55aa',
     deadline: NOW + 45_000,
     queued: 0,
+    ...extra,
+  };
+}
+
+function keyboard(extra: Partial<KeyboardContent>): KeyboardContent {
+  return {
+    ...newKeyboard({
+      title: 'Name this contact',
+      submit: 'Save',
+      hint: 'The other device calls itself pad-amber. Your name for this person is shown when you send.',
+      maxLength: 64,
+    }),
     ...extra,
   };
 }
@@ -108,6 +121,55 @@ export const FIXTURES: readonly Fixture[] = [
       total: 67_108_864,
       bytesPerSecond: 1_258_291,
       secondsLeft: 43,
+    },
+  },
+  {
+    name: 'pairing-progress.waiting',
+    content: {
+      id: 'pairing-progress',
+      peer: 'the other device',
+      bytes: 0,
+      total: 0,
+      bytesPerSecond: 0,
+      secondsLeft: 0,
+    },
+  },
+  { name: 'keyboard.suggestion', content: keyboard({ value: 'pad-amber' }) },
+  { name: 'keyboard.upper-empty', content: keyboard({ value: '', mode: 'upper', selected: 4 }) },
+  {
+    name: 'keyboard.digits-long-refused',
+    content: keyboard({
+      value: 'Alexandra Montgomery-Fitzgerald of the Northern Isles 1234567',
+      mode: 'digits',
+      selected: 10,
+      error: 'looks like alice, already a contact',
+    }),
+  },
+  {
+    name: 'result.approved',
+    content: {
+      id: 'result',
+      outcome: 'approved',
+      title: 'You approved the message for alice: it is encrypted now.',
+      detail: [],
+    },
+  },
+  {
+    name: 'result.denied',
+    content: {
+      id: 'result',
+      outcome: 'denied',
+      title: 'You denied the message for alice: it was not encrypted.',
+      detail: ['No pad was used. The laptop was told.'],
+    },
+  },
+  {
+    name: 'result.timeout',
+    content: {
+      id: 'result',
+      outcome: 'timeout',
+      title: 'Nobody answered in time: the message from bob was not decrypted.',
+      detail: ['The laptop was told.'],
     },
   },
   {

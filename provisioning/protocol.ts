@@ -344,17 +344,19 @@ async function decide(deps: PairingDeps, req: PairRequest): Promise<string> {
   const onOuter = () => ac.abort();
   deps.signal?.addEventListener('abort', onOuter, { once: true });
   // The peer's decision may come before, during or after ours.
+  let peerError: unknown = null;
   const peerDecision = conn
     .expect(FRAME.DECISION, config.approvalTimeoutMs + config.ioTimeoutMs, deps.signal)
     .then((p) => {
       const d = parseJson(p);
       if (typeof d.approved !== 'boolean') throw protocolError('bad decision');
       if (!d.approved) {
+        // Known before our question is cut short, so the peer's denial is what we report.
+        peerError = new OnepadError('PAIRING_PEER_DENIED');
         ac.abort();
-        throw new OnepadError('PAIRING_PEER_DENIED');
+        throw peerError;
       }
     });
-  let peerError: unknown = null;
   peerDecision.catch((e: unknown) => {
     peerError = e;
     ac.abort();

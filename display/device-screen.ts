@@ -129,17 +129,28 @@ export async function openDeviceScreen(
   let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
   let closed = false;
 
+  let lastHome: Extract<ScreenContent, { id: 'home' }> = {
+    id: 'home',
+    contacts: [],
+    hrng: { healthy: false, poolBytes: 0, poolCapacity: 0 },
+    warnings: [],
+  };
   const homeContent = () => {
-    const warnings = (home?.events(20) ?? [])
-      .map((e) => ({ time: e.time, text: warningText(e) }))
-      .filter((w): w is { time: number; text: string } => w.text !== null)
-      .slice(0, 5);
-    return {
-      id: 'home' as const,
-      contacts: home?.contacts() ?? [],
-      hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
-      warnings,
-    };
+    try {
+      const warnings = (home?.events(20) ?? [])
+        .map((e) => ({ time: e.time, text: warningText(e) }))
+        .filter((w): w is { time: number; text: string } => w.text !== null)
+        .slice(0, 5);
+      lastHome = {
+        id: 'home' as const,
+        contacts: home?.contacts() ?? [],
+        hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
+        warnings,
+      };
+    } catch {
+      // The engine closed under us (the service stops before the screen and its filler): keep what was shown.
+    }
+    return lastHome;
   };
   // Alarms raised while something else was on screen wait here, and come before home.
   const alarms: Extract<ScreenContent, { id: 'alarm' }>[] = [];

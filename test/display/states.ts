@@ -7,6 +7,9 @@ export const NOW = Date.UTC(2026, 10, 22, 17, 30, 0);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
+/** A 64-character contact name: two such names that differ only at the end must both be shown whole. */
+export const LONG_CONTACT = 'Alexandra Montgomery-Fitzgerald of the Northern Isles cousin 002';
+
 export const CHROME: Chrome = { deviceName: 'onepad-kitchen', ownerWord: 'heron', insecure: false };
 
 const LONG =
@@ -64,6 +67,14 @@ export const FIXTURES: readonly Fixture[] = [
     content: encrypt(Uint8Array.of(0xff, 0xfe, 0x00, 0x41, 0x80)),
   },
   { name: 'confirm-encrypt.bidi', content: encrypt(enc('pay \u202Egnp.exe\u202C now')), now: NOW + 38_500 },
+  {
+    name: 'confirm-encrypt.long-contact',
+    content: encrypt(enc('Which of the two?'), { contact: LONG_CONTACT }),
+  },
+  {
+    name: 'confirm-decrypt.long-contact',
+    content: { id: 'confirm-decrypt', contact: LONG_CONTACT, length: 17, deadline: NOW + 60_000, queued: 0 },
+  },
   { name: 'confirm-encrypt.insecure', content: encrypt(enc('seeded pad')), chrome: { insecure: true } },
   {
     name: 'confirm-decrypt',

@@ -13,7 +13,15 @@ import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen
 import { runPairing } from '../../provisioning/protocol.js';
 import { text, utf8 } from '../helpers/engine-fixture.js';
 import { clearValue, pressButtonKey, tapKey, typeOnKeys, typeOnTouch } from '../helpers/keyboard-driver.js';
-import { depsFor, makeSide, SeededSource, socketPair, tempRoot, testPairingConfig } from './pairing-fixture.js';
+import {
+  depsFor,
+  makeSide,
+  ScriptedApprover,
+  SeededSource,
+  socketPair,
+  tempRoot,
+  testPairingConfig,
+} from './pairing-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -184,5 +192,47 @@ describe('pairing with naming on the devices', () => {
     expect(await fa).toBe('PAIRING_PEER_DENIED');
     expect(sideA.ledger.pads()).toEqual([]);
     expect(sideB.ledger.pads()).toEqual([]);
+  }, 60_000);
+
+  it('a peer device named like an existing contact cannot slip in without naming: the ledger refuses it', async () => {
+    const { root, cleanup } = tempRoot();
+    cleanups.push(cleanup);
+    const sideA = makeSide(root, 'alice');
+    const sideB = makeSide(root, 'mallory');
+    cleanups.push(() => {
+      for (const s of [sideA, sideB]) {
+        s.ledger.close();
+        s.events.close();
+      }
+    });
+    sideA.ledger.insertPad({
+      padId: 'ee'.repeat(16),
+      contact: 'Bob',
+      side: 'A',
+      size: 4096,
+      split: 2048,
+      cursor: 0,
+      insecure: true,
+      createdAt: 1,
+    });
+    const [sa, sb] = await socketPair();
+    const config = testPairingConfig({ approvalTimeoutMs: 10_000 });
+    // The attacker's device calls itself "B0b" (zero for o); alice's approver does not ask for names.
+    const pa = runPairing(
+      depsFor(sideA, 'initiator', 'alice', sa, new SeededSource('a', 1 << 16), new ScriptedApprover(), { config }),
+    ).then(
+      () => 'paired',
+      (e: { code?: string }) => e.code,
+    );
+    const pb = runPairing(
+      depsFor(sideB, 'responder', 'B0b', sb, new SeededSource('b', 1 << 16), new ScriptedApprover(), { config }),
+    ).then(
+      () => 'paired',
+      (e: { code?: string }) => e.code,
+    );
+    expect(await pa).toBe('CONTACT_LOOKALIKE');
+    expect(await pb).not.toBe('paired');
+    expect(sideA.ledger.pads().map((p) => [p.contact, p.state])).toEqual([['Bob', 'active']]);
+    expect(sideB.ledger.pads().filter((p) => p.state === 'active')).toEqual([]);
   }, 60_000);
 });

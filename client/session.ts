@@ -120,7 +120,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
           return write({ type: 'error', code: 'INVALID_ARGUMENT', text: c.reason });
       }
     });
-    if (opts.prompt) void queue.then(() => rl.prompt());
+    // No prompt once the session is stopping: it would resume the terminal's input and keep the process alive.
+    if (opts.prompt) void queue.then(() => (done.signal.aborted ? undefined : rl.prompt()));
   };
   rl.on('line', onLine);
   // Ctrl-C on a terminal reaches readline, not the process.
@@ -135,16 +136,17 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const polling = (async () => {
     if (opts.pollMs <= 0) return;
     while (!done.signal.aborted) {
+      // One listener per wait, removed when the wait ends: never one more per poll.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, opts.pollMs);
-        done.signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
+        const onAbort = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(() => {
+          done.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, opts.pollMs);
+        done.signal.addEventListener('abort', onAbort, { once: true });
       });
       if (done.signal.aborted) break;
       await safely(() => client.receive());

@@ -51,6 +51,11 @@ export interface Confirmer {
    * @param signal - aborted when the caller no longer needs an answer (e.g. shutdown); resolve `timeout` then
    */
   confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmDecision>;
+  /**
+   * Optional: told how many requests wait in front of the confirmer (the link server's queue, one request at a
+   * time), so the screen can say how many more are coming.
+   */
+  waitingOutside?(n: number): void;
 }
 
 /** A confirmer that approves everything. Only for simulated, insecure devices and benchmarks. */

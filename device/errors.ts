@@ -37,6 +37,7 @@ export const ERRORS = {
   DENIED: { status: 403, message: 'the user denied the request on the device' },
   CONFIRM_TIMEOUT: { status: 408, message: 'the device gave up waiting for the user' },
   BUSY: { status: 503, message: 'the device is busy; too many requests are waiting' },
+  CONTACT_LOOKALIKE: { status: 409, message: 'this contact name looks like the name of another contact' },
 
   // --- unpackaging (receive side) ----------------------------------------------------------------
   MALFORMED: { status: 400, message: 'package is malformed' },

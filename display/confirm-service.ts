@@ -25,6 +25,11 @@ export interface ConfirmServiceOptions {
    * decided request's screen must not stay up, and its plaintext copy is already zeroed.
    */
   readonly onIdle: () => void;
+  /**
+   * How long the short result of a decision (approved, denied, timed out) stays up before `onIdle`, unless
+   * another request comes first (default 2500 ms; 0 shows no result).
+   */
+  readonly resultMs?: number;
 }
 
 /** A received message to show on the device only ("private receive"). */
@@ -72,15 +77,27 @@ export class ConfirmService implements Confirmer {
   private current: Entry | null = null;
   private readonly queue: Entry[] = [];
   private readonly detach: () => void;
+  /** Requests waiting in front of this service (the link server's queue), not yet handed to it. */
+  private outside = 0;
+  private result: { instance: number; timer: TimerId } | null = null;
 
   constructor(o: ConfirmServiceOptions) {
     this.o = o;
     this.detach = o.ui.onAction((a) => this.action(a));
   }
 
-  /** How many requests are waiting behind the one on screen. */
+  /** How many requests are waiting behind the one on screen (here and in front of this service). */
   get waiting(): number {
-    return this.queue.length;
+    return this.queue.length + this.outside;
+  }
+
+  /**
+   * Told by the link server how many requests wait in its own queue for their turn, so the screen counts them
+   * too ("N more waiting").
+   */
+  waitingOutside(n: number): void {
+    this.outside = Math.max(0, Math.floor(n));
+    this.refreshWaiting();
   }
 
   /** True while a request is on screen. */
@@ -126,7 +143,7 @@ export class ConfirmService implements Confirmer {
   }
 
   private content(e: Entry): ScreenContent {
-    const queued = this.queue.length;
+    const queued = this.waiting;
     if (e.req.kind === 'encrypt') {
       const r = e.req;
       return {
@@ -153,6 +170,7 @@ export class ConfirmService implements Confirmer {
   }
 
   private present(e: Entry): void {
+    this.dropResult();
     this.current = e;
     e.deadline = this.o.clock.now() + this.o.config.timeoutMs;
     e.instance = this.o.ui.show(this.content(e), { insecure: e.req.insecure });
@@ -164,6 +182,11 @@ export class ConfirmService implements Confirmer {
   }
 
   private action(a: UiAction): void {
+    if (this.result && a.instance === this.result.instance && a.screen === 'result' && a.button === 'dismiss') {
+      this.dropResult();
+      this.o.onIdle();
+      return;
+    }
     const e = this.current;
     if (!e || a.instance !== e.instance) return;
     if (e.req.kind === 'received') {
@@ -205,12 +228,43 @@ export class ConfirmService implements Confirmer {
     this.current = null;
     const next = this.queue.shift();
     if (next) this.present(next);
-    else this.o.onIdle();
+    else if (!this.showResult(e, d)) this.o.onIdle();
+  }
+
+  /** Show what became of a decided request for a moment, then go idle. False when there is nothing to show. */
+  private showResult(e: Entry, d: ConfirmDecision | ViewOutcome): boolean {
+    const ms = this.o.resultMs ?? 2500;
+    if (ms <= 0 || e.req.kind === 'received' || (d !== 'approved' && d !== 'denied' && d !== 'timeout')) return false;
+    const r = e.req;
+    const what = r.kind === 'encrypt' ? `the message for ${r.contact}` : `the message from ${r.contact}`;
+    const verb = r.kind === 'encrypt' ? 'encrypted' : 'decrypted';
+    const title =
+      d === 'approved'
+        ? `You approved ${what}: it is ${verb} now.`
+        : d === 'denied'
+          ? `You denied ${what}: it was not ${verb}.`
+          : `Nobody answered in time: ${what} was not ${verb}.`;
+    const detail =
+      d === 'approved' ? [] : [r.kind === 'encrypt' ? 'No pad was used. The laptop was told.' : 'The laptop was told.'];
+    const instance = this.o.ui.show({ id: 'result', outcome: d, title, detail }, { insecure: r.insecure });
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.result?.instance !== instance) return;
+      this.result = null;
+      this.o.onIdle();
+    }, ms);
+    this.result = { instance, timer };
+    return true;
+  }
+
+  private dropResult(): void {
+    if (this.result) this.o.clock.clearTimeout(this.result.timer);
+    this.result = null;
   }
 
   /** Deny nothing, approve nothing: every request still open resolves `timeout`. */
   close(): void {
     this.detach();
+    this.dropResult();
     for (const e of this.queue.splice(0)) this.settle(e, 'timeout');
     if (this.current) this.settle(this.current, 'timeout');
     this.current = null;

@@ -5,15 +5,17 @@
  */
 import type { Config } from '../device/config/config.js';
 import type { ConfirmDecision } from '../device/confirm.js';
+import { CONTACT_NAME_MAX } from '../device/contact-names.js';
 import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import type { EventRecord } from '../device/events.js';
-import type { PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
+import type { NameRequest, PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConfirmService } from './confirm-service.js';
 import type { InputSource } from './input.js';
+import { askText } from './keyboard-flow.js';
 import { LAYOUTS } from './layout.js';
 import { deviceUiOptions, openInput, openSink } from './open.js';
-import type { ContactSummary } from './screen-types.js';
+import type { ContactSummary, ScreenContent } from './screen-types.js';
 import { SimInput } from './sim-input.js';
 import { SimSink } from './sim-sink.js';
 import type { Sink } from './sink.js';
@@ -39,6 +41,9 @@ const EVENT_TEXT: Partial<Record<string, string>> = {
   HRNG_HEALTH_FAILURE: 'HRNG failed its health test',
   HRNG_SOURCE_LOST: 'HRNG unplugged',
 };
+
+/** Alarms kept while something else is on screen; older ones beyond this are dropped (the log keeps them). */
+const MAX_PENDING_ALARMS = 10;
 
 /** A short, non-secret line for an event, or null for events the home screen does not list. */
 export function warningText(e: EventRecord): string | null {
@@ -121,24 +126,50 @@ export async function openDeviceScreen(
   let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
   let closed = false;
 
+  let lastHome: Extract<ScreenContent, { id: 'home' }> = {
+    id: 'home',
+    contacts: [],
+    hrng: { healthy: false, poolBytes: 0, poolCapacity: 0 },
+    warnings: [],
+  };
   const homeContent = () => {
-    const warnings = (home?.events(20) ?? [])
-      .map((e) => ({ time: e.time, text: warningText(e) }))
-      .filter((w): w is { time: number; text: string } => w.text !== null)
-      .slice(0, 5);
-    return {
-      id: 'home' as const,
-      contacts: home?.contacts() ?? [],
-      hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
-      warnings,
-    };
+    try {
+      const warnings = (home?.events(20) ?? [])
+        .map((e) => ({ time: e.time, text: warningText(e) }))
+        .filter((w): w is { time: number; text: string } => w.text !== null)
+        .slice(0, 5);
+      lastHome = {
+        id: 'home' as const,
+        contacts: home?.contacts() ?? [],
+        hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
+        warnings,
+      };
+    } catch {
+      // The engine closed under us (the service stops before the screen and its filler): keep what was shown.
+    }
+    return lastHome;
   };
+  // Alarms raised while something else was on screen wait here, and come before home.
+  const alarms: Extract<ScreenContent, { id: 'alarm' }>[] = [];
+  let homeShown = '';
   const showHome = () => {
-    ui.show(homeContent());
+    const alarm = alarms.shift();
+    if (alarm) {
+      ui.show(alarm);
+      return;
+    }
+    const content = homeContent();
+    homeShown = JSON.stringify(content);
+    ui.show(content);
   };
-  /** Redraw home in place when it is on screen; never cover anything else. */
+  /** Redraw home in place when it is on screen and its figures changed; never cover anything else. */
   const refreshHome = () => {
-    if (ui.state?.id === 'home') ui.update(ui.instance, homeContent());
+    if (ui.state?.id !== 'home') return;
+    const content = homeContent();
+    const key = JSON.stringify(content);
+    if (key === homeShown) return;
+    homeShown = key;
+    ui.update(ui.instance, content);
   };
   const confirmer = new ConfirmService({ ui, clock, config: config.confirm, onIdle: showHome });
 
@@ -170,6 +201,23 @@ export async function openDeviceScreen(
         if (signal.aborted) finish('timeout');
         else signal.addEventListener('abort', onAbort, { once: true });
       });
+    },
+    async nameContact(req: NameRequest, signal: AbortSignal): Promise<string | null> {
+      const touch = ui.layout.input === 'touch';
+      const name = await askText(ui, {
+        title: 'Name this contact',
+        initial: req.suggestion,
+        hint: touch
+          ? `The other device calls itself ${req.suggestion}. Your name for this person is shown when you send.`
+          : `Its own name: ${req.suggestion}`,
+        submit: 'Save',
+        maxLength: CONTACT_NAME_MAX,
+        check: req.check,
+        insecure: req.insecure,
+        signal,
+      });
+      showHome();
+      return name;
     },
   };
 
@@ -274,11 +322,16 @@ export async function openDeviceScreen(
           const fresh = engine.events.recent(20).filter((e) => e.id > lastSeen);
           if (fresh.length > 0) {
             lastSeen = fresh[0]!.id;
-            const raised = fresh.map((e) => ({ e, a: alarmFor(e, contactOf) })).find((x) => x.a !== null);
-            if (raised?.a && ui.state?.id === 'home' && !confirmer.active && !pairing) {
-              ui.show({ id: 'alarm', alarm: raised.a.alarm, detail: raised.a.detail, time: raised.e.time });
-            } else refreshHome();
+            // Oldest first, so they are seen in the order they happened.
+            for (const e of [...fresh].reverse()) {
+              const a = alarmFor(e, contactOf);
+              if (a) alarms.push({ id: 'alarm', alarm: a.alarm, detail: a.detail, time: e.time });
+            }
+            alarms.splice(0, Math.max(0, alarms.length - MAX_PENDING_ALARMS));
           }
+          // An alarm covers home only: over a confirmation, a pairing or another alarm it waits its turn.
+          if (alarms.length > 0 && ui.state?.id === 'home' && !confirmer.active && !pairing) showHome();
+          else refreshHome();
         } catch {
           // the engine closed under us
         }

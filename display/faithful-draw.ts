@@ -157,6 +157,29 @@ export function drawFaithfulPage(p: Painter, id: string, box: Box, paged: Faithf
 }
 
 /**
+ * Draw a title (with a contact name) faithfully and whole: wrapped over as many lines as it needs, never cut,
+ * escapes and highlights as in a message. Line ids are `${id}`, `${id}.1`, ...; each line is clipped to its own
+ * band so marks never paint over the lines below.
+ * @returns the height used
+ */
+export function drawFaithfulTitle(p: Painter, id: string, text: string, box: Box, size: number): number {
+  const lineH = Math.round(size * 1.2);
+  const cells = faithfulCells(text).cells.filter((c) => c.kind !== 'newline');
+  const lines = wrapCells(cells, box.w, (c) => cellWidth(p, c, size), markerWidth(p, size));
+  const head = Math.round(size * 0.25);
+  lines.forEach((line, i) => {
+    const y = box.y + i * lineH;
+    p.ctx.save();
+    p.ctx.beginPath();
+    p.ctx.rect(box.x, y - (i === 0 ? head : 0), box.w, lineH + (i === 0 ? head : 0));
+    p.ctx.clip();
+    drawCells(p, i === 0 ? id : `${id}.${i}`, line.cells, box.x, y, size);
+    p.ctx.restore();
+  });
+  return lines.length * lineH + Math.round(size * 0.2);
+}
+
+/**
  * Draw a single line of text (a title with a contact name) faithfully, cut with a `…` marker when wider than
  * `maxWidth`, clipped to its box. Escapes and highlights are drawn as in a message.
  */

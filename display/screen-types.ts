@@ -10,7 +10,9 @@ export type ScreenId =
   | 'setup'
   | 'pairing-start'
   | 'pairing-progress'
-  | 'pairing-compare';
+  | 'pairing-compare'
+  | 'keyboard'
+  | 'result';
 
 /** A rectangle in screen pixels. */
 export interface Box {
@@ -83,6 +85,34 @@ export interface ContactSummary {
   readonly padLeft: number;
   readonly messagesLeft: number;
   readonly insecure: boolean;
+}
+
+/** Which keys the on-screen keyboard shows: small letters, capitals, or digits and signs. */
+export type KeyboardMode = 'lower' | 'upper' | 'digits';
+
+/**
+ * The on-screen keyboard (display/keyboard.ts): a reusable screen that asks for a line of text. Contact names
+ * use it now; composing messages on the device can reuse it with another character set and submit label.
+ */
+export interface KeyboardContent {
+  readonly id: 'keyboard';
+  /** The characters it offers: `name` is what a contact name may hold (letters, digits, space, . _ @ -). */
+  readonly charset: 'name';
+  /** What is asked ("Name this contact"). */
+  readonly title: string;
+  /** What is typed so far. */
+  readonly value: string;
+  readonly mode: KeyboardMode;
+  /** Keys layout: the picker's position in the mode's characters. */
+  readonly selected: number;
+  /** Most characters the value may have. */
+  readonly maxLength: number;
+  /** A dim line under the value. */
+  readonly hint: string;
+  /** Why the value was refused (drawn in the warning colour instead of the hint), or null. */
+  readonly error: string | null;
+  /** The label of the submit key ("Save"). */
+  readonly submit: string;
 }
 
 /** The content of each screen, without the chrome and interaction the device UI adds. */
@@ -159,6 +189,16 @@ export type ScreenContent =
       readonly peer: string;
       /** The pad fingerprint both devices show (hex). */
       readonly fingerprint: string;
+    }
+  | KeyboardContent
+  | {
+      readonly id: 'result';
+      /** What happened: approved (ok), denied, or nobody decided in time. */
+      readonly outcome: 'approved' | 'denied' | 'timeout';
+      /** One short line: what was done or not done. */
+      readonly title: string;
+      /** Short non-secret facts (contact, pad left). */
+      readonly detail: readonly string[];
     };
 
 /** Everything a screen is drawn from: content, chrome, interaction, the time, and the instance it belongs to. */

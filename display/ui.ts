@@ -175,7 +175,9 @@ export class DeviceUi {
 
   private key(key: KeyName, phase: 'down' | 'up' | 'repeat'): void {
     if (phase === 'repeat') return;
-    if (phase === 'down' && (key === 'up' || key === 'down')) {
+    // Up and down page through a message, unless the screen binds a button to them (the keyboard's modes).
+    const bound = this.last?.buttons.some((bt) => bt.enabled && bt.key === key) ?? false;
+    if (phase === 'down' && (key === 'up' || key === 'down') && !bound) {
       this.page(key === 'down' ? 1 : -1, false);
       return;
     }

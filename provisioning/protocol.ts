@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { ConfirmDecision } from '../device/confirm.js';
+import { contactNameProblem, describeNameProblem } from '../device/contact-names.js';
 import { isValidContactName } from '../device/engine.js';
 import { OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
@@ -41,9 +42,24 @@ export interface PairRequest {
   readonly insecure: boolean;
 }
 
-/** Asks this device's user to compare fingerprints and approve the new pad. */
+/** What the owner is asked when naming the new contact, after they approved the pad. */
+export interface NameRequest {
+  /** The peer device's own name: only a suggestion (the owner's name for the contact is what counts). */
+  readonly suggestion: string;
+  /** Why a name cannot be the new contact's (taken, looks like another contact, invalid), or null. */
+  readonly check: (name: string) => string | null;
+  readonly insecure: boolean;
+}
+
+/** Asks this device's user to compare fingerprints and approve the new pad, and to name the new contact. */
 export interface PairApprover {
   approvePairing(req: PairRequest, signal: AbortSignal): Promise<ConfirmDecision>;
+  /**
+   * Ask the owner for the new contact's name, on the device (after they approved). Resolve with a name `check`
+   * accepts, or null when they gave up: the pad is then refused as if they had denied it. Without this method
+   * the contact is named after the peer device.
+   */
+  nameContact?(req: NameRequest, signal: AbortSignal): Promise<string | null>;
 }
 
 /** Progress, for the screen and the CLI. */
@@ -173,7 +189,11 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     const peer = parseHello(await conn.expect(FRAME.HELLO, io, deps.signal));
     if (peer.role === deps.role) throw protocolError('both devices chose the same role');
     if (peer.name === deps.name) throw protocolError('both devices have the same name');
-    if (deps.ledger.activePad(peer.name)) throw new OnepadError('CONTACT_EXISTS', { contact: peer.name });
+    // Named after the peer device: refuse at once a name already taken. The owner who names the contact is told
+    // on the naming screen instead.
+    if (!deps.approver.nameContact && deps.ledger.activePad(peer.name)) {
+      throw new OnepadError('CONTACT_EXISTS', { contact: peer.name });
+    }
     const side: Side = deps.role === 'initiator' ? 'A' : 'B';
     const nameA = side === 'A' ? deps.name : peer.name;
     const nameB = side === 'A' ? peer.name : deps.name;
@@ -303,12 +323,12 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     });
 
     // --- both users approve --------------------------------------------------------------------------
-    await decide(deps, { peer: peer.name, side, size, fingerprint, insecure });
+    const contact = await decide(deps, { peer: peer.name, side, size, fingerprint, insecure });
 
     // --- activate on both ----------------------------------------------------------------------------
     const spec = {
       padId: padIdHex,
-      contact: peer.name,
+      contact,
       side,
       size,
       insecure,
@@ -320,7 +340,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     parseJson(await conn.expect(FRAME.INSTALLED, io, deps.signal));
     deps.onProgress?.({ phase: 'done', peer: peer.name, bytes: size, total: size, bytesPerSecond: 0, secondsLeft: 0 });
     conn.close();
-    return { padId: padIdHex, contact: peer.name, side, size, fingerprint, insecure };
+    return { padId: padIdHex, contact, side, size, fingerprint, insecure };
   } catch (e) {
     writer?.abort();
     if (registered) {
@@ -335,27 +355,40 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
   }
 }
 
+/** Why `name` cannot name a new contact in this ledger, as a line for the screen, or null. */
+function nameCheck(ledger: Ledger): (name: string) => string | null {
+  return (name) => {
+    // A contact whose pads are all used up or retired may be named again as it was (pairing anew).
+    const p = contactNameProblem(name, ledger.contactNames(), (other) => ledger.activePad(other) === undefined);
+    return p ? describeNameProblem(p) : null;
+  };
+}
+
 /**
- * Ask this device's user, while listening for the peer's decision: a peer's "deny" cancels our question.
+ * Ask this device's user, while listening for the peer's decision: a peer's "deny" cancels our question. Once
+ * they approved, they name the contact (when the approver asks for names).
+ * @returns the name of the new contact
  * @throws OnepadError DENIED, PAIRING_TIMEOUT (our user did not decide), PAIRING_PEER_DENIED, peer errors
  */
-async function decide(deps: PairingDeps, req: PairRequest): Promise<void> {
+async function decide(deps: PairingDeps, req: PairRequest): Promise<string> {
   const { conn, config } = deps;
   const ac = new AbortController();
   const onOuter = () => ac.abort();
   deps.signal?.addEventListener('abort', onOuter, { once: true });
   // The peer's decision may come before, during or after ours.
+  let peerError: unknown = null;
   const peerDecision = conn
     .expect(FRAME.DECISION, config.approvalTimeoutMs + config.ioTimeoutMs, deps.signal)
     .then((p) => {
       const d = parseJson(p);
       if (typeof d.approved !== 'boolean') throw protocolError('bad decision');
       if (!d.approved) {
+        // Known before our question is cut short, so the peer's denial is what we report.
+        peerError = new OnepadError('PAIRING_PEER_DENIED');
         ac.abort();
-        throw new OnepadError('PAIRING_PEER_DENIED');
+        throw peerError;
       }
     });
-  let peerError: unknown = null;
   peerDecision.catch((e: unknown) => {
     peerError = e;
     ac.abort();
@@ -363,8 +396,17 @@ async function decide(deps: PairingDeps, req: PairRequest): Promise<void> {
   try {
     const timer = setTimeout(() => ac.abort(), config.approvalTimeoutMs);
     let ours: ConfirmDecision;
+    let contact = req.peer;
     try {
       ours = await deps.approver.approvePairing(req, ac.signal);
+      if (ours === 'approved' && deps.approver.nameContact) {
+        const named = await deps.approver.nameContact(
+          { suggestion: req.peer, check: nameCheck(deps.ledger), insecure: req.insecure },
+          ac.signal,
+        );
+        if (named === null) ours = ac.signal.aborted ? 'timeout' : 'denied';
+        else contact = named;
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -375,6 +417,7 @@ async function decide(deps: PairingDeps, req: PairRequest): Promise<void> {
     if (ours !== 'approved')
       throw new OnepadError('PAIRING_TIMEOUT', { reason: 'user' }, 'the user did not decide in time');
     await peerDecision;
+    return contact;
   } finally {
     deps.signal?.removeEventListener('abort', onOuter);
   }

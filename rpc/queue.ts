@@ -18,6 +18,7 @@ export class SerialQueue {
   private running: AbortController | null = null;
   private idleResolvers: (() => void)[] = [];
   private closed = false;
+  private readonly waitingListeners = new Set<(n: number) => void>();
 
   /**
    * @param maxWaiting - how many requests may wait behind the one in service (`confirm.queueLength`)
@@ -30,6 +31,19 @@ export class SerialQueue {
   /** Requests waiting behind the one in service. */
   get waitingCount(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Be told the number of waiting requests whenever it changes (the confirmation screen shows it).
+   * @returns a function that stops the telling
+   */
+  onWaitingChange(listener: (n: number) => void): () => void {
+    this.waitingListeners.add(listener);
+    return () => this.waitingListeners.delete(listener);
+  }
+
+  private waitingChanged(): void {
+    for (const l of this.waitingListeners) l(this.waiting.length);
   }
 
   /** True while a request is in service. */
@@ -73,6 +87,7 @@ export class SerialQueue {
       const onAbort = () => {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
+        this.waitingChanged();
         reject(new OnepadError('SHUTTING_DOWN', { reason: 'client gone' }));
       };
       const waiter: Waiter = {
@@ -91,6 +106,7 @@ export class SerialQueue {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
+      this.waitingChanged();
     });
   }
 
@@ -100,6 +116,7 @@ export class SerialQueue {
       // Mark as running before the waiter resumes, so a newcomer cannot slip in between.
       const ac = new AbortController();
       this.running = ac;
+      this.waitingChanged();
       w.start(ac);
       return;
     }
@@ -114,7 +131,9 @@ export class SerialQueue {
    */
   shutdown(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiting.splice(0)) w.fail(new OnepadError('SHUTTING_DOWN'));
+    const refused = this.waiting.splice(0);
+    if (refused.length > 0) this.waitingChanged();
+    for (const w of refused) w.fail(new OnepadError('SHUTTING_DOWN'));
     this.running?.abort();
     if (this.running === null) return Promise.resolve();
     return new Promise((resolve) => this.idleResolvers.push(resolve));

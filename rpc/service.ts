@@ -61,6 +61,9 @@ export async function startDeviceService(opts: ServiceOptions): Promise<DeviceSe
     throw e;
   }
   const app = server;
+  // The link server queues requests one at a time before the confirmer sees them: tell it how many wait.
+  const confirmer = opts.confirmer;
+  if (confirmer.waitingOutside) app.rpcQueue.onWaitingChange((n) => confirmer.waitingOutside?.(n));
   let stopping: Promise<void> | null = null;
   return {
     ...bound,

@@ -8,6 +8,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import type { ByteRange, PadRecord } from '../engine-types.js';
 import { OnepadError } from '../errors.js';
 import { keySlot, sideAreas } from '../layout.js';
+import { looksAlike } from '../lookalike.js';
 import { MAC_KEY_LENGTH, type Side, WIRE_VERSION } from '../wire.js';
 import { type Db, openLedgerDb } from './open.js';
 
@@ -134,16 +135,31 @@ export class Ledger {
     return (this.stmt('SELECT * FROM pads ORDER BY created_at, rowid').all() as RawPad[]).map(toRow);
   }
 
+  /** The contact names of every pad that is not retired, each once. */
+  contactNames(): string[] {
+    return (this.stmt("SELECT DISTINCT contact FROM pads WHERE state != 'retired'").all() as { contact: string }[]).map(
+      (r) => r.contact,
+    );
+  }
+
+  /** A contact name (of a pad not retired) other than `name` that looks like it, or undefined. */
+  lookalikeOf(name: string): string | undefined {
+    return this.contactNames().find((other) => other !== name && looksAlike(name, other));
+  }
+
   /**
    * Add a v2 pad row (its file must already be complete and synced). The cursor starts at the sender's end of its
    * stream area, the send index at 0.
-   * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad
+   * @throws OnepadError CONTACT_EXISTS when the contact already has an active pad; CONTACT_LOOKALIKE when another
+   *   contact (of a pad not retired) has a different name that looks like this one (device/lookalike.ts)
    */
   insertPad(p: Omit<PadRow, 'state' | 'cursor' | 'wireVersion' | 'sendIndex'>): void {
     const stream = sideAreas(p, p.side).stream;
     const cursor = p.side === 'A' ? stream.start : stream.end;
     this.write(() => {
       if (this.activePad(p.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: p.contact });
+      const other = this.lookalikeOf(p.contact);
+      if (other !== undefined) throw new OnepadError('CONTACT_LOOKALIKE', { contact: p.contact, other });
       this.stmt(
         `INSERT INTO pads (pad_id, contact, side, size, split, cursor, state, insecure, created_at,
                            wire_version, key_slots_a, key_slots_b, send_index)

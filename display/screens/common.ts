@@ -1,4 +1,4 @@
-import { drawFaithfulPage, type FaithfulPages, faithfulPages } from '../faithful-draw.js';
+import { drawFaithfulPage, drawFaithfulTitle, type FaithfulPages, faithfulPages } from '../faithful-draw.js';
 import type { Layout } from '../layout.js';
 import { SLOT_KEYS } from '../layout.js';
 import { COLORS, type Painter } from '../paint.js';
@@ -95,6 +95,36 @@ export function drawButtons(p: Painter, s: ScreenState, specs: readonly ButtonSp
       key: SLOT_KEYS[b.slot] ?? 'key1',
     });
   }
+}
+
+/**
+ * Draw a text whole, wrapped over as many lines as it needs within `w` (never cut with an ellipsis); text ids are
+ * `${id}.0`, `${id}.1`, ... Returns the height used.
+ */
+export function drawWrapped(
+  p: Painter,
+  id: string,
+  text: string,
+  x: number,
+  y: number,
+  w: number,
+  o: { size: number; color?: string; lineHeight?: number },
+): number {
+  const lineH = o.lineHeight ?? Math.round(o.size * 1.25);
+  const lines = wrapText(text, w, (t) => p.measure(t, o.size));
+  lines.forEach((line, i) => {
+    p.text(`${id}.${i}`, line, x, y + i * lineH, { size: o.size, ...(o.color ? { color: o.color } : {}) });
+  });
+  return lines.length * lineH;
+}
+
+/**
+ * A screen's title, whole: wrapped over as many lines as it needs (a contact's name is never cut). The first line
+ * is the text `title`, the next ones `title.1`, `title.2`, ... Returns the height used, with the gap below.
+ */
+export function drawTitle(p: Painter, text: string, box: Box): number {
+  // Through the faithful renderer: a contact's name is owner-given but may hold any code point.
+  return drawFaithfulTitle(p, 'title', text, box, p.layout.title);
 }
 
 /** A message laid out in pages for a box. */

@@ -1,4 +1,4 @@
-import { drawFaithfulLine, drawNotes, notesLines } from '../faithful-draw.js';
+import { drawNotes, notesLines } from '../faithful-draw.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
@@ -6,6 +6,7 @@ import {
   contentBox,
   drawButtons,
   drawMessagePage,
+  drawTitle,
   groupHex,
   guardedLabel,
   pageMessage,
@@ -25,9 +26,8 @@ export function drawConfirmEncrypt(p: Painter, s: EncryptState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  // The recipient goes through the faithful renderer too: escapes and mixed-script highlights as in a message.
-  drawFaithfulLine(p, 'title', touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c.x, c.y, l.title, c.w);
-  const titleH = Math.round(l.title * 1.4);
+  // The contact's name is shown whole (wrapped, never cut): two long names that differ at the end stay apart.
+  const titleH = drawTitle(p, touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c);
   const infoLine = Math.round(l.small * 1.3);
   const infoLines = 4;
   const pad = Math.max(2, Math.round(l.margin / 2));
@@ -95,15 +95,7 @@ export function drawConfirmDecrypt(p: Painter, s: DecryptState): void {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  drawFaithfulLine(
-    p,
-    'title',
-    touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`,
-    c.x,
-    c.y,
-    l.title,
-    c.w,
-  );
+  const titleH = drawTitle(p, touch ? `Decrypt a message from ${s.contact}?` : `From ${s.contact}?`, c);
   const line = Math.round(l.body * 1.5);
   const secs = secondsLeft(s);
   const lines = touch
@@ -119,7 +111,7 @@ export function drawConfirmDecrypt(p: Painter, s: DecryptState): void {
       ];
   const ids = ['info.length', 'info.question', 'info.countdown'];
   lines.forEach((t, i) => {
-    p.text(ids[i] ?? `info.${i}`, t, c.x, c.y + Math.round(l.title * 2) + i * line, {
+    p.text(ids[i] ?? `info.${i}`, t, c.x, c.y + titleH + Math.round(l.title * 0.6) + i * line, {
       size: l.body,
       color: i === 2 && secs <= 10 ? COLORS.warn : COLORS.fg,
       maxWidth: c.w,

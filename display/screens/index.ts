@@ -5,8 +5,10 @@ import { drawAlarm } from './alarm.js';
 import { drawChrome } from './common.js';
 import { drawConfirmDecrypt, drawConfirmEncrypt } from './confirm.js';
 import { drawHome } from './home.js';
+import { drawKeyboard } from './keyboard.js';
 import { drawPairingCompare, drawPairingProgress, drawPairingStart } from './pairing.js';
 import { drawReceived } from './received.js';
+import { drawResult } from './result.js';
 import { drawSetup } from './setup.js';
 
 /**
@@ -47,6 +49,12 @@ export function render(state: ScreenState, layout: Layout): Rendered {
       break;
     case 'pairing-compare':
       drawPairingCompare(p, state);
+      break;
+    case 'keyboard':
+      drawKeyboard(p, state);
+      break;
+    case 'result':
+      drawResult(p, state);
       break;
   }
   drawChrome(p, state);

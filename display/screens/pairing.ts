@@ -1,7 +1,7 @@
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { formatBytes, formatSeconds } from '../text.js';
-import { contentBox, drawButtons, groupHex, guardedLabel } from './common.js';
+import { contentBox, drawButtons, drawTitle, groupHex, guardedLabel } from './common.js';
 
 type StartState = Extract<ScreenState, { id: 'pairing-start' }>;
 type ProgressState = Extract<ScreenState, { id: 'pairing-progress' }>;
@@ -31,11 +31,33 @@ export function drawPairingStart(p: Painter, s: StartState): void {
   ]);
 }
 
-/** pairing-progress: bytes so far of the total, the rate, the time left; Cancel. */
+/**
+ * pairing-progress: bytes so far of the total, the rate, the time left; Cancel. Before the peer answered (no
+ * total yet) it says it is waiting for the other device instead of showing empty figures.
+ */
 export function drawPairingProgress(p: Painter, s: ProgressState): void {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
+  if (s.total <= 0) {
+    p.text('title', touch ? 'Waiting for the other device' : 'Waiting for peer', c.x, c.y, {
+      size: l.title,
+      maxWidth: c.w,
+    });
+    const lines = touch
+      ? [
+          'Check the cable between the two devices.',
+          'The other device must pick Join if you picked Start,',
+          'or Start if you picked Join.',
+        ]
+      : ['Check the cable.', 'The other device', 'picks the other', 'of Start / Join.'];
+    const line = Math.round(l.body * 1.4);
+    lines.forEach((t, i) => {
+      p.text(`waiting.${i}`, t, c.x, c.y + Math.round(l.title * 1.8) + i * line, { size: l.body, maxWidth: c.w });
+    });
+    drawButtons(p, s, [{ id: 'cancel', label: 'Cancel', kind: 'deny', slot: 1 }]);
+    return;
+  }
   p.text('title', touch ? `Making a pad with ${s.peer}` : `Pad with ${s.peer}`, c.x, c.y, {
     size: l.title,
     maxWidth: c.w,
@@ -63,15 +85,12 @@ export function drawPairingCompare(p: Painter, s: CompareState): void {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  p.text('title', touch ? `Compare with ${s.peer}'s screen` : `Compare: ${s.peer}`, c.x, c.y, {
-    size: l.title,
-    maxWidth: c.w,
-  });
+  const titleH = drawTitle(p, touch ? `Compare with ${s.peer}'s screen` : `Compare: ${s.peer}`, c);
   const groups = groupHex(s.fingerprint).split(' ');
   const perLine = touch ? 6 : 3;
   const size = touch ? l.title : l.body;
   const line = Math.round(size * 1.4);
-  let y = c.y + Math.round(l.title * 2);
+  let y = c.y + titleH + Math.round(l.title * 0.6);
   for (let i = 0; i * perLine < groups.length; i++) {
     p.text(`fingerprint.${i}`, groups.slice(i * perLine, (i + 1) * perLine).join(' '), c.x, y, {
       size,

@@ -1,8 +1,8 @@
-import { drawFaithfulLine, drawNotes, notesLines } from '../faithful-draw.js';
+import { drawNotes, notesLines } from '../faithful-draw.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { groupDigits } from '../text.js';
-import { clockTime, contentBox, drawButtons, drawMessagePage, pageMessage } from './common.js';
+import { clockTime, contentBox, drawButtons, drawMessagePage, drawTitle, pageMessage } from './common.js';
 
 type ReceivedState = Extract<ScreenState, { id: 'received-message' }>;
 
@@ -14,8 +14,7 @@ export function drawReceived(p: Painter, s: ReceivedState): number {
   const l = p.layout;
   const c = contentBox(l);
   const touch = l.input === 'touch';
-  drawFaithfulLine(p, 'title', `From ${s.contact}`, c.x, c.y, l.title, c.w);
-  const titleH = Math.round(l.title * 1.4);
+  const titleH = drawTitle(p, `From ${s.contact}`, c);
   const infoLine = Math.round(l.small * 1.3);
   const pad = Math.max(2, Math.round(l.margin / 2));
   // The same notes as on the confirm screen: a warning line when the text holds escapes, mixed scripts, ...

@@ -59,8 +59,57 @@ describe('confirmation service', () => {
     expect(s.text('info.countdown')).toBe('Denied in 60 s');
     s.hold('approve', 1200);
     expect(await p).toBe('approved');
+    // A short result first, then home.
+    expect(s.ui.state?.id).toBe('result');
+    expect(s.text('banner')).toBe('APPROVED');
+    expect(s.text('title.0')).toContain('carol');
+    expect(s.idle()).toBe(0);
+    s.clock.advance(2500);
     expect(s.idle()).toBe(1);
     expect(s.ui.state?.id).toBe('home');
+  });
+
+  it('the result says what happened after deny and after timeout; OK goes home at once', async () => {
+    const s = setup(30_000);
+    const d = s.ask(encryptReq('no', 'dave'));
+    s.tap('deny');
+    expect(await d).toBe('denied');
+    expect(s.text('banner')).toBe('DENIED');
+    expect(
+      s.ui
+        .debugLayout()
+        ?.texts.map((t) => t.text)
+        .join(' '),
+    ).toContain('No pad was used');
+    s.tap('dismiss');
+    expect(s.ui.state?.id).toBe('home');
+    expect(s.idle()).toBe(1);
+    const t = s.ask({ kind: 'decrypt', contact: 'erin', length: 10, insecure: false });
+    s.clock.advance(30_000);
+    expect(await t).toBe('timeout');
+    expect(s.text('banner')).toBe('TIMED OUT');
+    expect(s.text('title.0')).toContain('erin');
+    // A request that comes while the result is up replaces it at once; the result's timer then does nothing.
+    const n = s.ask(encryptReq('next', 'fay'));
+    expect(s.ui.state?.id).toBe('confirm-encrypt');
+    s.clock.advance(2500);
+    expect(s.ui.state?.id).toBe('confirm-encrypt');
+    expect(s.idle()).toBe(1);
+    s.tap('deny');
+    expect(await n).toBe('denied');
+  });
+
+  it('requests waiting in front of the service (the link server queue) are counted on screen', async () => {
+    const s = setup();
+    const p = s.ask(encryptReq('first', 'a'));
+    expect(s.text('info.countdown')).toBe('Denied in 60 s');
+    s.service.waitingOutside(3);
+    expect(s.service.waiting).toBe(3);
+    expect(s.text('info.countdown')).toBe('Denied in 60 s · 3 more waiting');
+    s.service.waitingOutside(1);
+    expect(s.text('info.countdown')).toBe('Denied in 60 s · 1 more waiting');
+    s.tap('deny');
+    await p;
   });
 
   it('Deny gives denied', async () => {
@@ -98,6 +147,7 @@ describe('confirmation service', () => {
     expect(s.text('title')).toBe('Encrypt for c?');
     s.clock.advance(60_000);
     expect(await c).toBe('timeout');
+    s.clock.advance(2500);
     expect(s.idle()).toBe(1);
   });
 

@@ -67,6 +67,8 @@ describe('the device screen, composed with the engine', () => {
     t.hold('approve', 1300);
     const r = await p;
     expect(r.cost).toBe(12 + 32);
+    expect(t.layout().screen).toBe('result');
+    t.clock.advance(2500);
     expect(t.layout().screen).toBe('home');
     const b = pair!.openB();
     expect(text((await b.unpackage(r.package)).plaintext)).toBe('meet at nine');
@@ -132,5 +134,76 @@ describe('the device screen, composed with the engine', () => {
     expect(t.layout().screen).toBe('confirm-encrypt');
     t.tap('deny');
     await expect(p).rejects.toMatchObject({ code: 'DENIED' });
+  });
+
+  it('a forged-package alarm raised while a send waits is shown once the send is decided, not lost', async () => {
+    const t = await setup();
+    const b = pair!.openB();
+    const m = await b.package('alice', utf8('genuine'));
+    const forged = m.package.slice();
+    forged[31] = (forged[31] as number) ^ 1;
+    await expect(t.engine.unpackage(forged)).rejects.toMatchObject({ code: 'MAC_INVALID' });
+    // A send request follows within the second: the confirmation comes first.
+    t.clock.advance(400);
+    const p = t.engine.package('bob', utf8('x'));
+    await t.tick();
+    expect(t.layout().screen).toBe('confirm-encrypt');
+    t.clock.advance(600);
+    expect(t.layout().screen).toBe('confirm-encrypt');
+    t.tap('deny');
+    await expect(p).rejects.toMatchObject({ code: 'DENIED' });
+    expect(t.layout().screen).toBe('result');
+    t.clock.advance(2500);
+    expect(t.layout().screen).toBe('alarm');
+    expect(t.texts()).toContain('FORGED PACKAGE');
+    expect(t.texts()).toContain('contact bob');
+    t.tap('dismiss');
+    expect(t.layout().screen).toBe('home');
+  });
+
+  it('home shows the new pad figures after a send', async () => {
+    const t = await setup();
+    const left = () => t.layout().texts.find((x) => x.id === 'contact.0.left')?.text;
+    const before = left();
+    expect(before).toContain('4.0 KiB left');
+    const p = t.engine.package('bob', utf8('x'.repeat(200)));
+    await t.tick();
+    t.hold('approve', 1300);
+    await p;
+    t.tap('dismiss');
+    expect(t.layout().screen).toBe('home');
+    expect(left()).not.toBe(before);
+    expect(left()).toContain('3.8 KiB left');
+    // And when home was already up before the engine's figures changed, the next second's tick redraws it.
+    const q = t.engine.package('bob', utf8('y'.repeat(200)));
+    await t.tick();
+    t.hold('approve', 1300);
+    await q;
+    t.clock.advance(2500);
+    t.clock.advance(1000);
+    expect(left()).toContain('3.5 KiB left');
+  });
+
+  it('while pairing waits for the peer, the progress screen says so instead of 0 B of 0 B', async () => {
+    const t = await setup();
+    let release: () => void = () => undefined;
+    screen!.onPairRequest(
+      (_role, signal) =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
+    );
+    t.tap('pair');
+    expect(t.layout().screen).toBe('pairing-start');
+    t.tap('start');
+    expect(t.layout().screen).toBe('pairing-progress');
+    expect(t.texts()).toContain('Waiting for the other device');
+    expect(t.texts()).not.toContain('0 B of 0 B');
+    expect(t.texts()).not.toContain('0 s left');
+    t.tap('cancel');
+    release();
+    await t.tick();
+    expect(t.layout().screen).toBe('home');
   });
 });

@@ -8,7 +8,7 @@ import { LAYOUTS } from '../../display/layout.js';
 import { encodePng } from '../../display/png.js';
 import type { Rendered, ScreenId } from '../../display/screen-types.js';
 import { render } from '../../display/screens/index.js';
-import { FIXTURES, stateOf } from './states.js';
+import { FIXTURES, LONG_CONTACT, stateOf } from './states.js';
 
 const FIXTURE_FILE = fileURLToPath(new URL('./fixtures/screens.json', import.meta.url));
 const DIFF_DIR = fileURLToPath(new URL('./diff/', import.meta.url));
@@ -112,10 +112,12 @@ describe('screens: text through the debug layout', () => {
         'confirm-decrypt',
         'confirm-encrypt',
         'home',
+        'keyboard',
         'pairing-compare',
         'pairing-progress',
         'pairing-start',
         'received-message',
+        'result',
         'setup',
       ].sort(),
     );
@@ -158,6 +160,21 @@ describe('screens: text through the debug layout', () => {
       ['deny', 'key2'],
       ['approve', 'key3'],
     ]);
+  });
+
+  it('the contact name is shown whole, wrapped and never cut, on both layouts and both confirm screens', () => {
+    for (const layout of [touch, keys]) {
+      for (const name of ['confirm-encrypt.long-contact', 'confirm-decrypt.long-contact']) {
+        const r = render(stateOf(byName(name)), layout);
+        const title = r.texts.filter((t) => t.id === 'title' || t.id.startsWith('title.'));
+        expect(title.length, `${layout.id} ${name}`).toBeGreaterThan(1);
+        const joined = title.map((t) => t.text).join(' ');
+        expect(joined).toContain(LONG_CONTACT.split(' ').slice(-2).join(' '));
+        expect(joined.replace(/\s+/g, '')).toContain(LONG_CONTACT.replace(/\s+/g, ''));
+        for (const t of r.texts) expect(t.text.includes('…'), `${t.id}: ${t.text}`).toBe(false);
+        for (const t of title) expect(t.box.x + t.box.w).toBeLessThanOrEqual(layout.width);
+      }
+    }
   });
 
   it('a long message is paged with More, and Approve waits until every page was seen', () => {

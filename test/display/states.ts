@@ -1,10 +1,14 @@
-import type { Chrome, ScreenContent, ScreenState } from '../../display/screen-types.js';
+import { newKeyboard } from '../../display/keyboard.js';
+import type { Chrome, KeyboardContent, ScreenContent, ScreenState } from '../../display/screen-types.js';
 import { initialInteraction } from '../../display/screen-types.js';
 
 /** Fixed states for UI tests: every screen, some in several variants. Times are fixed; nothing is random. */
 export const NOW = Date.UTC(2026, 10, 22, 17, 30, 0);
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/** A 64-character contact name: two such names that differ only at the end must both be shown whole. */
+export const LONG_CONTACT = 'Alexandra Montgomery-Fitzgerald of the Northern Isles cousin 002';
 
 export const CHROME: Chrome = { deviceName: 'onepad-kitchen', ownerWord: 'heron', insecure: false };
 
@@ -23,6 +27,18 @@ function encrypt(message: Uint8Array, extra: Partial<Extract<ScreenContent, { id
     fingerprint: '3fa291bc0e7d55aa',
     deadline: NOW + 45_000,
     queued: 0,
+    ...extra,
+  };
+}
+
+function keyboard(extra: Partial<KeyboardContent>): KeyboardContent {
+  return {
+    ...newKeyboard({
+      title: 'Name this contact',
+      submit: 'Save',
+      hint: 'The other device calls itself pad-amber. Your name for this person is shown when you send.',
+      maxLength: 64,
+    }),
     ...extra,
   };
 }
@@ -62,6 +78,14 @@ export const FIXTURES: readonly Fixture[] = [
   {
     name: 'confirm-encrypt.scripts',
     content: encrypt(enc('pаypal.com рор xyx PIN ו 1 2 3 4 ו  Ωmega\nline two ')),
+  },
+  {
+    name: 'confirm-encrypt.long-contact',
+    content: encrypt(enc('Which of the two?'), { contact: LONG_CONTACT }),
+  },
+  {
+    name: 'confirm-decrypt.long-contact',
+    content: { id: 'confirm-decrypt', contact: LONG_CONTACT, length: 17, deadline: NOW + 60_000, queued: 0 },
   },
   { name: 'confirm-encrypt.insecure', content: encrypt(enc('seeded pad')), chrome: { insecure: true } },
   {
@@ -129,6 +153,55 @@ export const FIXTURES: readonly Fixture[] = [
       total: 67_108_864,
       bytesPerSecond: 1_258_291,
       secondsLeft: 43,
+    },
+  },
+  {
+    name: 'pairing-progress.waiting',
+    content: {
+      id: 'pairing-progress',
+      peer: 'the other device',
+      bytes: 0,
+      total: 0,
+      bytesPerSecond: 0,
+      secondsLeft: 0,
+    },
+  },
+  { name: 'keyboard.suggestion', content: keyboard({ value: 'pad-amber' }) },
+  { name: 'keyboard.upper-empty', content: keyboard({ value: '', mode: 'upper', selected: 4 }) },
+  {
+    name: 'keyboard.digits-long-refused',
+    content: keyboard({
+      value: 'Alexandra Montgomery-Fitzgerald of the Northern Isles 1234567',
+      mode: 'digits',
+      selected: 10,
+      error: 'looks like alice, already a contact',
+    }),
+  },
+  {
+    name: 'result.approved',
+    content: {
+      id: 'result',
+      outcome: 'approved',
+      title: 'You approved the message for alice: it is encrypted now.',
+      detail: [],
+    },
+  },
+  {
+    name: 'result.denied',
+    content: {
+      id: 'result',
+      outcome: 'denied',
+      title: 'You denied the message for alice: it was not encrypted.',
+      detail: ['No pad was used. The laptop was told.'],
+    },
+  },
+  {
+    name: 'result.timeout',
+    content: {
+      id: 'result',
+      outcome: 'timeout',
+      title: 'Nobody answered in time: the message from bob was not decrypted.',
+      detail: ['The laptop was told.'],
     },
   },
   {

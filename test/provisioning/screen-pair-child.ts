@@ -1,7 +1,8 @@
 /**
  * One device for the pairing-from-the-screen test: `screen-pair-child.ts <dataDir> <name> <iface> <start|join>`.
  * Runs the device screen, the engine and the hosted filler and pairing, then drives its own simulated screen as
- * its user would: Pair on home, Start or Join, and a hold on Match once the fingerprint is shown. Prints JSON lines.
+ * its user would: Pair on home, Start or Join, a hold on Match once the fingerprint is shown, and Save on the naming
+ * keyboard (keeping the suggested name). Prints JSON lines.
  */
 
 import { parseConfig } from '../../device/config/config.js';
@@ -43,6 +44,9 @@ try {
   const fingerprint = /\d{4}( \d{4}){4}/.exec(compare.replace(/\s+/g, ' '))?.[0] ?? compare;
   out({ step: 'compare', fingerprint });
   await holdButton(screen, 'match', 500);
+  // The owner names the new contact: Save keeps the suggestion, the peer device's own name.
+  await waitForScreen(screen, 'keyboard', 20_000);
+  await holdButton(screen, 'submit', 20);
   await waitForScreen(screen, 'home', 20_000);
   // The peer's INSTALLED may still be in flight: wait for the pad to be there.
   const until2 = Date.now() + 10_000;

@@ -10,7 +10,7 @@ import { ChatClient } from '../../../client/chat.js';
 import { LinkClient } from '../../../rpc/client.js';
 import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../../cli/args.js';
 import type { Command, CommandGroup } from '../../cli/command.js';
-import { startPageServer } from './page-server.js';
+import { type PageServer, startPageServer } from './page-server.js';
 import { holdButton, waitForScreen } from './touch.js';
 import { startWorld, type World } from './world.js';
 
@@ -62,20 +62,33 @@ const simulate: Command = {
     const out = (s: string) => ctx.stdout.write(`${s}\n`);
     const isSmoke = args.options.has('smoke') || process.env.ONEPAD_SMOKE === '1';
     const tmp = isSmoke ? mkdtempSync(join(tmpdir(), 'onepad-smoke-')) : null;
-    const world = await startWorld({
-      dir: tmp ?? stringOption(args, 'dir', '.onepad-sim'),
-      fresh: args.options.has('fresh'),
-      pairByHand: args.options.has('pair-by-hand'),
-      log: (l) => ctx.stderr.write(`${l}\n`),
-    });
-    const page = await startPageServer(
-      { alice: world.devices.alice.screen, bob: world.devices.bob.screen },
-      sizeOption(args, 'port', 0),
-    );
+    const pairByHand = args.options.has('pair-by-hand');
+    // The page starts with the screens, before pairing: pairing by hand waits for Match and names on it.
+    let page: PageServer | null = null;
+    let world: World;
+    try {
+      world = await startWorld({
+        dir: tmp ?? stringOption(args, 'dir', '.onepad-sim'),
+        fresh: args.options.has('fresh'),
+        pairByHand,
+        log: (l) => ctx.stderr.write(`${l}\n`),
+        signal: ctx.signal,
+        onScreens: async (screens) => {
+          page = await startPageServer({ alice: screens.alice, bob: screens.bob }, sizeOption(args, 'port', 0));
+          out(`  page (both screens, tap and hold them): ${page.url}`);
+          if (pairByHand) out('pair by hand on the page: compare, hold Match, and name the other on each screen');
+        },
+      });
+    } catch (e) {
+      await (page as PageServer | null)?.close();
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+      // Stopped (SIGTERM, Ctrl-C) before the world was up: a clean stop, nothing left running.
+      if (ctx.signal.aborted) return 0;
+      throw e;
+    }
     try {
       out('onepad simulator: two simulated devices, INSECURE (seeded entropy), on loopback only');
       if (world.paired) out(`paired alice and bob: pad ${world.paired.padId}, fingerprint ${world.paired.fingerprint}`);
-      out(`  page (both screens, tap and hold them): ${page.url}`);
       out(`  alice's device: ${world.devices.alice.url}`);
       out(`  bob's device:   ${world.devices.bob.url}`);
       out(`  relay:          ${world.relay.url}`);
@@ -84,10 +97,11 @@ const simulate: Command = {
       out(`  ${chatCommandFor(world, 'bob')}`);
       if (isSmoke) return await smoke(world, out);
       out('stop with Ctrl-C');
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      if (!ctx.signal.aborted)
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
       return 0;
     } finally {
-      await page.close();
+      await (page as PageServer | null)?.close();
       await world.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     }

@@ -49,6 +49,13 @@ export interface WorldOptions {
   /** Hold time of the approve gesture (default 1200 ms). */
   readonly holdMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Called with both screens as soon as they are open, before the pools fill and the devices pair: the page
+   * must be up by then, since pairing by hand waits for Match and the names typed on it.
+   */
+  readonly onScreens?: (screens: Readonly<Record<DeviceName, DeviceScreen>>) => Promise<void> | void;
+  /** Aborting stops filling and pairing (SIGTERM, Ctrl-C): the start then fails and leaves nothing running. */
+  readonly signal?: AbortSignal;
 }
 
 export interface World {
@@ -120,11 +127,14 @@ async function fillAndPair(
           pool: d.pool,
           events: d.events,
         });
-        const r = await filler.run({ bytes: need });
+        const r = await filler.run({ bytes: need, ...(o.signal ? { signal: o.signal } : {}) });
+        o.signal?.throwIfAborted();
         if (r.state === 'failed') throw r.error;
       }
     }
     const [sa, sb] = await loopbackPair();
+    // By hand: each owner compares on their screen, holds Match and names the other. Otherwise approved at once
+    // and each contact named after the peer device.
     const approver = (name: DeviceName): PairApprover =>
       o.pairByHand ? screens[name].pairApprover : { approvePairing: async () => 'approved' };
     o.log?.('pairing alice (initiator, side A) with bob (responder, side B)');
@@ -143,10 +153,17 @@ async function fillAndPair(
         requestedSize: padBytes,
         insecure: true,
         onProgress: (p) => screens[name].showPairingProgress(p.peer, p),
+        ...(o.signal ? { signal: o.signal } : {}),
       });
     });
-    const [ra] = await Promise.all([a!, b!]);
-    return ra;
+    try {
+      const [ra] = await Promise.all([a!, b!]);
+      return ra;
+    } finally {
+      sa.destroy();
+      sb.destroy();
+      await Promise.allSettled([a!, b!]);
+    }
   } finally {
     for (const d of open) {
       d.pool.close();
@@ -156,11 +173,12 @@ async function fillAndPair(
   }
 }
 
-function alreadyPaired(config: Config, peer: DeviceName): boolean {
+/** Whether the device has an active pad (with its peer, under whatever name its owner gave it). */
+function alreadyPaired(config: Config): boolean {
   if (!existsSync(join(config.dataDir, 'ledger.db'))) return false;
   const ledger = Ledger.open(join(config.dataDir, 'ledger.db'));
   try {
-    return ledger.activePad(peer) !== undefined;
+    return ledger.pads().some((p) => p.state === 'active');
   } finally {
     ledger.close();
   }
@@ -181,7 +199,8 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   let relay: RelayService | undefined;
   try {
     for (const name of DEVICE_NAMES) screens[name] = await openDeviceScreen(configs[name], 'simulated');
-    const needPairing = !alreadyPaired(configs.alice, 'bob') || !alreadyPaired(configs.bob, 'alice');
+    await o.onScreens?.(screens);
+    const needPairing = !alreadyPaired(configs.alice) || !alreadyPaired(configs.bob);
     const paired = needPairing ? await fillAndPair(configs, screens, o) : null;
     const devices = {} as Record<DeviceName, SimDevice>;
     for (const name of DEVICE_NAMES) {

@@ -231,7 +231,10 @@ export function notesLines(p: Painter, n: FaithfulNotes, touch: boolean, width: 
     );
   if (n.marks > 0) parts.push(touch ? `${n.marks} with an added accent` : `${n.marks} accent`);
   if (n.rtl > 0) parts.push(touch ? 'right-to-left letters shown left to right' : 'RTL as stored');
-  for (const t of n.scripts) parts.push(`${TINT_NAMES[t]} in ${TINT_COLOR_NAMES[t]}`);
+  for (const t of n.scripts) {
+    const name = TINT_NAMES[t] ?? '';
+    parts.push(touch ? `${name} in ${TINT_COLOR_NAMES[t]}` : `${name.slice(0, 3)} ${TINT_COLOR_NAMES[t]}`);
+  }
   if (parts.length === 0) return [];
   const lines: string[] = [];
   let line = '⚠';

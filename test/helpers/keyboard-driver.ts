@@ -10,7 +10,7 @@ type Ui = Pick<DeviceUi, 'debugLayout' | 'state'>;
 
 function layoutOf(ui: Ui) {
   const l = ui.debugLayout();
-  if (!l || l.screen !== 'keyboard') throw new Error(`the keyboard is not on screen (${l?.screen ?? 'nothing'})`);
+  if (l?.screen !== 'keyboard') throw new Error(`the keyboard is not on screen (${l?.screen ?? 'nothing'})`);
   return l;
 }
 

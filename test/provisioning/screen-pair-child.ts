@@ -22,14 +22,24 @@ const config = parseConfig({
     chunkBytes: 65536,
     discoveryTimeoutMs: 20_000,
     ioTimeoutMs: 5000,
-    approvalTimeoutMs: 20_000,
+    approvalTimeoutMs: 60_000,
   },
 });
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const screen = await openDeviceScreen(config, 'simulated');
 const engine = DeviceEngine.open({ config, confirmer: screen.confirmer });
 screen.attachEngine(engine);
-const hosted = startHosted({ config, engine, screen, simulated: true, refillIdleMs: 100 });
+let paired = false;
+const hosted = startHosted({
+  config,
+  engine,
+  screen,
+  simulated: true,
+  refillIdleMs: 100,
+  log: (line) => {
+    if (line.startsWith('paired with')) paired = true;
+  },
+});
 try {
   const until = Date.now() + 30_000;
   while (hosted.pool.available() < 1048576) {
@@ -48,9 +58,9 @@ try {
   await waitForScreen(screen, 'keyboard', 20_000);
   await holdButton(screen, 'submit', 20);
   await waitForScreen(screen, 'home', 20_000);
-  // The peer's INSTALLED may still be in flight: wait for the pad to be there.
-  const until2 = Date.now() + 10_000;
-  while (!engine.pads().some((p) => p.state === 'active') && Date.now() < until2)
+  // The peer's INSTALLED may still be in flight: wait for the pairing to finish (stopping earlier would abort it).
+  const until2 = Date.now() + 20_000;
+  while (!(paired && engine.pads().some((p) => p.state === 'active')) && Date.now() < until2)
     await new Promise((r) => setTimeout(r, 50));
   out({
     step: 'done',

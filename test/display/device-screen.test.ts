@@ -141,7 +141,7 @@ describe('the device screen, composed with the engine', () => {
     const b = pair!.openB();
     const m = await b.package('alice', utf8('genuine'));
     const forged = m.package.slice();
-    forged[31] = (forged[31] as number) ^ 1;
+    forged[34] = (forged[34] as number) ^ 1; // first ciphertext byte (v2 header is 34 bytes)
     await expect(t.engine.unpackage(forged)).rejects.toMatchObject({ code: 'MAC_INVALID' });
     // A send request follows within the second: the confirmation comes first.
     t.clock.advance(400);

@@ -32,6 +32,8 @@ export interface HostedOptions {
 
 export interface Hosted {
   readonly pool: EntropyPool;
+  /** Settles when the pairing last started (if any) has ended, either way. */
+  pairingSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +108,9 @@ export function startHosted(o: HostedOptions): Hosted {
 
   return {
     pool,
+    async pairingSettled() {
+      await pairing;
+    },
     async stop() {
       ac.abort();
       await filling;

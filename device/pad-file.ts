@@ -6,19 +6,29 @@ import {
   closeSync,
   fdatasyncSync,
   fstatSync,
+  fsync,
   fsyncSync,
   openSync,
   readdirSync,
   readSync,
   renameSync,
   unlinkSync,
+  write,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { OnepadError } from './errors.js';
 
 const CHUNK = 1 << 20;
 const ZEROS = new Uint8Array(CHUNK);
+
+const fsyncAsync = promisify(fsync);
+function writeAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
 
 /** Counts of syncs this process issued on pad files (for the benchmark's sync count per operation). */
 export const padSyncCounter = { fdatasync: 0, fsync: 0 };
@@ -91,6 +101,7 @@ export class PadFileWriter {
   private fd: number | null;
   private readonly size: number;
   private readonly padsDir: string;
+  private pending = 0;
 
   private constructor(padsDir: string, padIdHex: string, size: number) {
     this.padsDir = padsDir;
@@ -114,6 +125,60 @@ export class PadFileWriter {
     if (offset < 0 || offset + chunk.length > this.size) throw new RangeError('chunk outside the pad');
     let w = 0;
     while (w < chunk.length) w += writeSync(this.fd, chunk, w, chunk.length - w, offset + w);
+  }
+
+  /**
+   * {@link write} on the thread pool, so the caller's event loop keeps going while the kernel copies the chunk.
+   * Writes at distinct offsets may run at once; {@link finishAsync} waits for them all. The caller must not
+   * change `chunk` until the promise settles.
+   *
+   * @throws RangeError when the chunk would run past the pad's size
+   * @throws OnepadError STORAGE_FAILED when the write fails
+   */
+  async writeAsync(chunk: Uint8Array, offset: number): Promise<void> {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    if (offset < 0 || offset + chunk.length > this.size) throw new RangeError('chunk outside the pad');
+    const fd = this.fd;
+    this.pending++;
+    try {
+      let w = 0;
+      while (w < chunk.length) w += await writeAt(fd, chunk, w, chunk.length - w, offset + w);
+    } catch {
+      throw new OnepadError('STORAGE_FAILED', { op: 'pad write' }, 'pad file write failed');
+    } finally {
+      this.pending--;
+    }
+  }
+
+  /** Writes started by {@link writeAsync} and not yet settled. */
+  get writesInFlight(): number {
+    return this.pending;
+  }
+
+  /**
+   * {@link finish} with the fsync on the thread pool. Call after every {@link writeAsync} has settled.
+   * @throws OnepadError PAD_FILE_INVALID when the file is not exactly `size` bytes; STORAGE_FAILED
+   */
+  async finishAsync(): Promise<string> {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    if (this.pending > 0) throw new Error('pad file writes still in flight');
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      if (fstatSync(fd).size !== this.size) {
+        throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
+      }
+      await fsyncAsync(fd);
+      padSyncCounter.fsync++;
+    } catch (e) {
+      closeSync(fd);
+      destroyPadFile(this.tmpPath);
+      throw e instanceof OnepadError ? e : new OnepadError('STORAGE_FAILED', { op: 'pad sync' });
+    }
+    closeSync(fd);
+    renameSync(this.tmpPath, this.finalPath);
+    syncDir(this.padsDir);
+    return this.finalPath;
   }
 
   /**

@@ -50,6 +50,7 @@ export const ERRORS = {
   PAD_FILE_INVALID: { status: 500, message: 'pad file does not match the ledger' },
   STORAGE_FAILED: { status: 500, message: 'storage operation failed' },
   SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
+  CANCELLED: { status: 503, message: 'the job was stopped before it finished; nothing it made is usable' },
 
   // --- rpc ---
   NOT_FOUND: { status: 404, message: 'not found' },

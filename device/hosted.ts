@@ -14,6 +14,7 @@ import type { Config } from './config/config.js';
 import { prepareDataDir } from './data-dir.js';
 import { EventLog } from './events.js';
 import { Ledger } from './ledger/ledger.js';
+import { burnAbandoned } from './pad-burner.js';
 import { sleepUnlessAborted } from './sleep.js';
 
 export interface HostedOptions {
@@ -101,6 +102,8 @@ export function startHosted(o: HostedOptions): Hosted {
           const code = (e as { code?: string }).code ?? 'failed';
           events.record('PAIRING_FAILED', null, { code });
           o.log?.(`pairing failed: ${code}`);
+          // A big partial pad was abandoned rather than burned in the error path: burn it now, in the background.
+          void burnAbandoned(layout.pads, { signal: ac.signal }).catch(() => {});
         },
       );
       return pairing;

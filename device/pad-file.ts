@@ -12,11 +12,12 @@ import {
   readdirSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   write,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { OnepadError } from './errors.js';
 
@@ -172,7 +173,7 @@ export class PadFileWriter {
       padSyncCounter.fsync++;
     } catch (e) {
       closeSync(fd);
-      destroyPadFile(this.tmpPath);
+      abandonPadFile(this.tmpPath);
       throw e instanceof OnepadError ? e : new OnepadError('STORAGE_FAILED', { op: 'pad sync' });
     }
     closeSync(fd);
@@ -197,7 +198,7 @@ export class PadFileWriter {
       padSyncCounter.fsync++;
     } catch (e) {
       closeSync(fd);
-      destroyPadFile(this.tmpPath);
+      abandonPadFile(this.tmpPath);
       throw e;
     }
     closeSync(fd);
@@ -206,13 +207,16 @@ export class PadFileWriter {
     return this.finalPath;
   }
 
-  /** Burn whatever was written and remove the temporary file. Safe to call more than once. */
+  /**
+   * Make the temporary file unusable and burn it: at once when small, else abandoned to the background burner
+   * (see {@link abandonPadFile}). Safe to call more than once. Let every {@link writeAsync} settle first.
+   */
   abort(): void {
     if (this.fd !== null) {
       closeSync(this.fd);
       this.fd = null;
     }
-    destroyPadFile(this.tmpPath);
+    abandonPadFile(this.tmpPath);
   }
 }
 
@@ -275,6 +279,38 @@ export function destroyPadFile(path: string): void {
   }
 }
 
+/** An abandoned file: `<its name>.<its size when abandoned>.burn` (device/pad-burner.ts burns it). */
+export const BURN_NAME = /^(.+)\.(\d+)\.burn$/;
+
+/** Files abandoned at or below this size are burned at once, in the caller's step (well under a second). */
+export const INLINE_BURN_BYTES = 64 << 20;
+
+/**
+ * Make a pad file unusable at once: rename it to `<name>.<size>.burn` and sync the directory (no code opens such
+ * a file as a pad). Files of at most `inlineBytes` are then burned and removed before this returns; bigger ones
+ * are left to `burnAbandoned` (device/pad-burner.ts), which resumes after any stop, so the caller's work does not
+ * grow with the pad.
+ *
+ * @returns the new path, or null when the file was already gone or was burned at once
+ */
+export function abandonPadFile(path: string, inlineBytes = INLINE_BURN_BYTES): string | null {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
+  }
+  if (size <= inlineBytes) {
+    destroyPadFile(path);
+    return null;
+  }
+  const dir = dirname(path);
+  const target = join(dir, `${basename(path)}.${size}.burn`);
+  renameSync(path, target);
+  syncDir(dir);
+  return target;
+}
+
 /** Pad ids (hex) of the complete pad files, and the names of leftover temporary files, in a pads dir. */
 export function listPadFiles(padsDir: string): { ids: string[]; temporary: string[] } {
   const ids: string[] = [];
@@ -282,6 +318,7 @@ export function listPadFiles(padsDir: string): { ids: string[]; temporary: strin
   for (const name of readdirSync(padsDir)) {
     if (/^[0-9a-f]{32}\.pad$/.test(name)) ids.push(name.slice(0, 32));
     else if (name.endsWith('.tmp')) temporary.push(name);
+    // `.burn` files are neither: they are being burned (device/pad-burner.ts).
   }
   return { ids, temporary };
 }

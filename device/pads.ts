@@ -8,7 +8,7 @@ import { prepareDataDir } from './data-dir.js';
 import { OnepadError } from './errors.js';
 import type { EventLog } from './events.js';
 import type { Ledger } from './ledger/ledger.js';
-import { destroyPadFile, writePadFile } from './pad-file.js';
+import { abandonPadFile, writePadFile } from './pad-file.js';
 import type { Side } from './wire.js';
 
 /** A pad to install. */
@@ -84,7 +84,7 @@ export function registerPadFile(
       createdAt: now(),
     });
   } catch (e) {
-    destroyPadFile(path);
+    abandonPadFile(path);
     throw e;
   }
   events?.record('PAD_CREATED', spec.padId, { size: spec.size, side: spec.side, insecure: spec.insecure });

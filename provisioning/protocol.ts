@@ -14,7 +14,7 @@ import { isValidContactName } from '../device/engine.js';
 import { OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
 import type { Ledger } from '../device/ledger/ledger.js';
-import { destroyPadFile, PadFileWriter } from '../device/pad-file.js';
+import { abandonPadFile, PadFileWriter } from '../device/pad-file.js';
 import { MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
 import type { Side } from '../device/wire.js';
 import type { PairingConfig } from './config-section.js';
@@ -249,7 +249,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     if (registered) {
       deps.ledger.retirePad(registered);
     }
-    if (finishedPath) destroyPadFile(finishedPath);
+    if (finishedPath) abandonPadFile(finishedPath);
     const err =
       e instanceof OnepadError ? e : new OnepadError('PAIRING_PROTOCOL', { reason: 'internal' }, 'pairing failed');
     if (PEER_SIDE.has(err.code)) conn.close();

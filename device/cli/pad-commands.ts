@@ -5,11 +5,14 @@
  */
 import { parseConfig } from '../config/config.js';
 import type { Confirmer } from '../confirm.js';
+import { prepareDataDir } from '../data-dir.js';
 import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
-import { createPadPair } from '../pad-pair.js';
+import { burnAbandoned, listBurning } from '../pad-burner.js';
+import { createPadPairAsync } from '../pad-pair.js';
 import { parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
+import { throttledProgress } from './progress.js';
 
 /** Offline use: the operator typed the command, so the command line is the approval. */
 const commandLineApproval: Confirmer = { confirm: async () => 'approved' };
@@ -42,15 +45,34 @@ const createPair: Command = {
     if ((seed === undefined) === (file === undefined)) {
       throw new OnepadError('INVALID_ARGUMENT', { option: 'seed' }, 'give exactly one of --seed or --source');
     }
-    const { padId } = createPadPair({
+    const { padId } = await createPadPairAsync({
       dirA: stringOption(args, 'a'),
       dirB: stringOption(args, 'b'),
       nameA: stringOption(args, 'name-a', 'alice'),
       nameB: stringOption(args, 'name-b', 'bob'),
       size: sizeOption(args, 'size'),
       source: typeof seed === 'string' ? { kind: 'seeded', seed } : { kind: 'file', path: file as string },
+      signal: ctx.signal,
+      onProgress: throttledProgress(ctx.stderr, 'create-pair'),
     });
     write(ctx, `pad ${padId} created (INSECURE: not from a health-tested hardware RNG)`);
+    return 0;
+  },
+};
+
+const burn: Command = {
+  name: 'burn',
+  usage: 'pad burn --dir DIR   burn the abandoned pad files of a data dir now (resumes a stopped burn)',
+  async run(ctx) {
+    const args = parseArgs(ctx.argv, ['dir']);
+    const pads = prepareDataDir(stringOption(args, 'dir')).pads;
+    if (listBurning(pads).length === 0) {
+      write(ctx, 'nothing to burn');
+      return 0;
+    }
+    const r = await burnAbandoned(pads, { signal: ctx.signal, onProgress: throttledProgress(ctx.stderr, 'burn') });
+    if (!r.complete) throw new OnepadError('CANCELLED', { left: listBurning(pads).length }, 'burn stopped; run again');
+    write(ctx, 'burned');
     return 0;
   },
 };
@@ -126,5 +148,5 @@ const offlineUnpackage: Command = {
   },
 };
 
-export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, list, events] };
+export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, burn, list, events] };
 export const offlineCommands: CommandGroup = { name: 'offline', commands: [offlinePackage, offlineUnpackage] };

@@ -4,11 +4,13 @@
  * private display, the pairing approver and progress, and the home screen.
  */
 import Database from 'better-sqlite3';
+import { formatDuration } from '../device/cli/progress.js';
 import type { Config } from '../device/config/config.js';
 import type { ConfirmDecision } from '../device/confirm.js';
 import { dataDirLayout } from '../device/data-dir.js';
 import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import type { EventRecord } from '../device/events.js';
+import type { BurnProgress } from '../device/pad-burner.js';
 import type { PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConfirmService } from './confirm-service.js';
@@ -27,6 +29,8 @@ export interface HomeSource {
   hrng(): { healthy: boolean; poolBytes: number; poolCapacity: number };
   /** Newest first. */
   events(limit: number): EventRecord[];
+  /** Long jobs running in the background, one short line each (e.g. burning an abandoned pad). */
+  jobs?(): string[];
 }
 
 const EVENT_TEXT: Partial<Record<string, string>> = {
@@ -41,6 +45,12 @@ const EVENT_TEXT: Partial<Record<string, string>> = {
   HRNG_HEALTH_FAILURE: 'HRNG failed its health test',
   HRNG_SOURCE_LOST: 'HRNG unplugged',
 };
+
+/** The home screen's line for a background burn: "burning old pad 45%, 3 min 05 s left". */
+export function burnLine(p: BurnProgress): string {
+  const pct = p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : 100;
+  return `burning old pad ${pct}%, ${formatDuration(p.secondsLeft)} left`;
+}
 
 /** A short, non-secret line for an event, or null for events the home screen does not list. */
 export function warningText(e: EventRecord): string | null {
@@ -127,8 +137,10 @@ export async function openDeviceScreen(
   const homeContent = () => {
     const warnings = (home?.events(20) ?? [])
       .map((e) => ({ time: e.time, text: warningText(e) }))
-      .filter((w): w is { time: number; text: string } => w.text !== null)
-      .slice(0, 5);
+      .filter((w): w is { time: number; text: string } => w.text !== null);
+    const jobs = (home?.jobs?.() ?? []).map((text) => ({ time: clock.now(), text }));
+    warnings.splice(0, 0, ...jobs);
+    warnings.splice(5);
     return {
       id: 'home' as const,
       contacts: home?.contacts() ?? [],
@@ -262,6 +274,10 @@ export async function openDeviceScreen(
           };
         },
         events: (n: number) => engine.events.recent(n),
+        jobs: () => {
+          const b = engine.burnProgress();
+          return b ? [burnLine(b)] : [];
+        },
       });
       // Alarms: new security events raise an alarm screen over home (never over a confirmation or a pairing).
       let lastSeen = engine.events.recent(1)[0]?.id ?? 0;
@@ -278,7 +294,7 @@ export async function openDeviceScreen(
             if (raised?.a && ui.state?.id === 'home' && !confirmer.active && !pairing) {
               ui.show({ id: 'alarm', alarm: raised.a.alarm, detail: raised.a.detail, time: raised.e.time });
             } else refreshHome();
-          }
+          } else if (engine.burnProgress()) refreshHome(); // the burn line's share and time left
         } catch {
           // the engine closed under us
         }

@@ -14,6 +14,7 @@ import { prepareDataDir } from '../../device/data-dir.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { type BurnProgress, burnAbandoned, listBurning } from '../../device/pad-burner.js';
 import { abandonPadFile, listPadFiles } from '../../device/pad-file.js';
+import { burnLine } from '../../display/device-screen.js';
 import { SimStream } from '../../hrng/sim-source.js';
 import { ScriptedConfirmer } from '../helpers/engine-fixture.js';
 
@@ -137,6 +138,15 @@ describe('abandoning and burning pad files', () => {
       engine.close();
     }
   }, 60_000);
+
+  it('the home screen line says what share is burned and how long is left', () => {
+    expect(burnLine({ bytes: 45, total: 100, bytesPerSecond: 1, secondsLeft: 185, files: 1 })).toBe(
+      'burning old pad 45%, 3 min 05 s left',
+    );
+    expect(burnLine({ bytes: 0, total: 100, bytesPerSecond: 0, secondsLeft: Infinity, files: 1 })).toBe(
+      'burning old pad 0%, ? left',
+    );
+  });
 
   it('close stops the background burn after its step; the next open resumes it', async () => {
     padLike('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.pad', 96 * MIB);

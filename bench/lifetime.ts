@@ -129,7 +129,7 @@ export async function run(report: Reporter): Promise<void> {
       unit: 'MB/s',
       baseline,
       ratio: burnRate / raw,
-      note: `overwrite 8 MiB + fdatasync + truncate per step; ${left0 / MIB} MiB were left; ${(1e12 / MB / burnRate / 3600).toFixed(2)} h per TB at this rate`,
+      note: `overwrite 64 MiB + fdatasync + truncate per step; ${left0 / MIB} MiB were left; ${(1e12 / MB / burnRate / 3600).toFixed(2)} h per TB at this rate`,
     });
     report.info(`lifetime: load average at end ${loadavg()[0]?.toFixed(2)}`);
   } finally {

@@ -28,8 +28,9 @@ import { BURN_NAME, syncDir } from './pad-file.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 const ftruncateAsync = promisify(ftruncate);
-const STEP = 8 << 20;
-const ZEROS = new Uint8Array(STEP);
+/** Bytes per step: one fdatasync and one truncate each (a stop loses at most one step of progress). */
+const STEP = 64 << 20;
+const ZEROS = new Uint8Array(8 << 20);
 
 /** One file being burned. */
 export interface BurningFile {
@@ -144,7 +145,7 @@ async function burnAll(padsDir: string, opts: BurnOptions): Promise<{ complete: 
         const k = Math.min(step, size);
         const from = size - k;
         let w = 0;
-        while (w < k) w += await writeAt(fd, ZEROS, k - w, from + w);
+        while (w < k) w += await writeAt(fd, ZEROS, Math.min(ZEROS.length, k - w), from + w);
         await fdatasyncAsync(fd);
         await ftruncateAsync(fd, from);
         size = from;

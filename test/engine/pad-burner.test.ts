@@ -150,29 +150,36 @@ describe('abandoning and burning pad files', () => {
 
   it('close stops the background burn after its step; the next open resumes it', async () => {
     padLike('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.pad', 96 * MIB);
-    const open = () =>
-      DeviceEngine.open({
-        config: parseConfig({ dataDir: root, device: { simulated: true } }),
-        confirmer: new ScriptedConfirmer(),
-      });
-    const e1 = open();
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if ((e1.burnProgress()?.bytes ?? 0) > 0) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 5);
+    const config = parseConfig({ dataDir: root, device: { simulated: true } });
+    let e1: DeviceEngine | null = null;
+    let stepped!: () => void;
+    const firstStep = new Promise<void>((resolve) => {
+      stepped = resolve;
     });
-    e1.close();
+    e1 = DeviceEngine.open({
+      config,
+      confirmer: new ScriptedConfirmer(),
+      // Close as soon as the first step is done: the burn must stop before the next one.
+      onBurnProgress: (p) => {
+        if (p.bytes > 0 && e1) {
+          e1.close();
+          stepped();
+        }
+      },
+    });
+    await firstStep;
     await e1.burnSettled();
     const left = listBurning(pads)[0]?.left ?? 0;
-    expect(left).toBeGreaterThan(0);
-    expect(left).toBeLessThan(96 * MIB);
-    const e2 = open();
+    expect(left).toBe(32 * MIB); // one 64 MiB step done
+    const seen: number[] = [];
+    const e2 = DeviceEngine.open({
+      config,
+      confirmer: new ScriptedConfirmer(),
+      onBurnProgress: (p) => seen.push(p.bytes),
+    });
     try {
-      expect(e2.burnProgress()?.bytes ?? 96 * MIB - left).toBe(96 * MIB - left);
       await e2.burnSettled();
+      expect(seen).toEqual([64 * MIB, 96 * MIB]); // resumed where the first left off
       expect(readdirSync(pads)).toEqual([]);
     } finally {
       e2.close();

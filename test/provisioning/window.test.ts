@@ -172,6 +172,35 @@ describe('windowed chunk exchange', () => {
     peer.close();
   });
 
+  it('Cancel (the signal: SIGTERM in the CLI) mid-transfer stops both sides after a chunk, nothing kept', async () => {
+    const [s1, s2] = await socketPair();
+    const ac = new AbortController();
+    let chunks = 0;
+    const [ra, rb] = await Promise.all([
+      settle(
+        runPairing(
+          depsFor(alice, 'initiator', 'alice', s1, new SeededSource('a', 400 * CHUNK), new ScriptedApprover(), {
+            requestedSize: 400 * CHUNK,
+            signal: ac.signal,
+            onProgress: () => {
+              if (++chunks === 5) ac.abort();
+            },
+          }),
+        ),
+      ),
+      settle(
+        runPairing(depsFor(bob, 'responder', 'bob', s2, new SeededSource('b', 400 * CHUNK), new ScriptedApprover())),
+      ),
+    ]);
+    expect(ra).toEqual({ code: 'PAIRING_TIMEOUT' });
+    expect(rb).toMatchObject({ code: expect.stringMatching(/^PAIRING_(PEER_ABORTED|PEER_LOST)$/) });
+    expect(chunks).toBeLessThan(400);
+    for (const s of [alice, bob]) {
+      expect(s.ledger.pads()).toEqual([]);
+      expect(padFiles(s)).toEqual([]);
+    }
+  });
+
   it('lock-step against a wide window, one side on a real pool: same pad, XOR of both, pool bytes burned', async () => {
     const size = 37 * CHUNK + 123;
     const layout = dataDirLayout(alice.dir);

@@ -3,6 +3,7 @@
  * offline (no RPC, no screen: the user at the terminal is the confirmation), so a package can be inspected end
  * to end.
  */
+import { statSync } from 'node:fs';
 import { parseConfig } from '../config/config.js';
 import type { Confirmer } from '../confirm.js';
 import { prepareDataDir } from '../data-dir.js';
@@ -10,9 +11,10 @@ import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
 import { burnAbandoned, listBurning } from '../pad-burner.js';
 import { createPadPairAsync } from '../pad-pair.js';
+import { storagePlan } from '../storage.js';
 import { parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
-import { throttledProgress } from './progress.js';
+import { formatBytes, formatDuration, throttledProgress } from './progress.js';
 
 /** Offline use: the operator typed the command, so the command line is the approval. */
 const commandLineApproval: Confirmer = { confirm: async () => 'approved' };
@@ -73,6 +75,28 @@ const burn: Command = {
     const r = await burnAbandoned(pads, { signal: ctx.signal, onProgress: throttledProgress(ctx.stderr, 'burn') });
     if (!r.complete) throw new OnepadError('CANCELLED', { left: listBurning(pads).length }, 'burn stopped; run again');
     write(ctx, 'burned');
+    return 0;
+  },
+};
+
+const storage: Command = {
+  name: 'storage',
+  usage:
+    'pad storage --dir DIR [--rate N[k|M]]   the largest pool and pad this storage holds, and the pool fill time at N bytes/s',
+  async run(ctx) {
+    const args = parseArgs(ctx.argv, ['dir', 'rate']);
+    const layout = prepareDataDir(stringOption(args, 'dir'));
+    const poolNow = statSync(layout.pool, { throwIfNoEntry: false })?.size ?? 0;
+    const rate = args.options.has('rate') ? sizeOption(args, 'rate') : undefined;
+    const plan = storagePlan(layout.root, poolNow, rate);
+    write(ctx, `free ${formatBytes(plan.free)} of ${formatBytes(plan.size)}`);
+    write(ctx, `largest pool ${formatBytes(plan.largestPool)} (hrng.poolMaxBytes ${plan.largestPool})`);
+    write(ctx, `largest pad ${formatBytes(plan.largestPad)} (pairing.maxPadBytes ${plan.largestPad})`);
+    if (plan.fillSeconds !== null) {
+      write(ctx, `the pool fills in ${formatDuration(plan.fillSeconds)} at ${formatBytes(rate ?? 0)}/s`);
+    } else {
+      write(ctx, 'give --rate (the source rate `onepad hrng fill` prints) for the pool fill time');
+    }
     return 0;
   },
 };
@@ -148,5 +172,5 @@ const offlineUnpackage: Command = {
   },
 };
 
-export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, burn, list, events] };
+export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, burn, storage, list, events] };
 export const offlineCommands: CommandGroup = { name: 'offline', commands: [offlinePackage, offlineUnpackage] };

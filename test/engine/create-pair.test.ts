@@ -2,7 +2,7 @@
  * `pad create-pair`: both copies written side by side from one generated chunk, both ledgers checked before a
  * byte is written, and a stop by SIGTERM (clean: CANCELLED) or SIGKILL (start-up recovery) leaves nothing usable.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,6 @@ import { listBurning } from '../../device/pad-burner.js';
 import { padFilePath } from '../../device/pad-file.js';
 import { createPadPair, createPadPairAsync } from '../../device/pad-pair.js';
 import { fillSeeded, seededKey } from '../../device/seeded.js';
-import { runTs } from '../helpers/child.js';
 import { ScriptedConfirmer } from '../helpers/engine-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -125,7 +124,7 @@ describe('create-pair', () => {
     // Past the inline-burn size (64 MiB), so the partial files go to the background burner.
     await until(
       () =>
-        /create-pair: (\d+\.\d) MB/.test(run.out()) && Number(/.*create-pair: (\d+\.\d) MB/s.exec(run.out())?.[1]) > 80,
+        /create-pair: (\d+\.\d) MB/.test(run.out()) && Number(/.*create-pair: (\d+\.\d) MB/s.exec(run.out())?.[1]) > 70,
     );
     run.child.kill('SIGTERM');
     expect(await run.done).toBe(2);
@@ -134,12 +133,16 @@ describe('create-pair', () => {
       expect(rows(d)).toEqual([]);
       expect(padsOf(d).every((f) => f.endsWith('.burn'))).toBe(true);
       expect(listBurning(join(d, 'pads')).length).toBe(1);
-      const burn = runTs('device/cli/main.ts', ['pad', 'burn', '--dir', d]);
+      const burn = spawnSync(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', 'pad', 'burn', '--dir', d], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
       expect(burn.status, burn.stderr).toBe(0);
       expect(burn.stderr).toMatch(/burn: .* of .*MB\/s, .* left/);
       expect(padsOf(d)).toEqual([]);
     }
-  }, 120_000);
+  }, 400_000);
 
   it('SIGKILL mid-write: no pad in either ledger; opening either dir leaves nothing usable and burns the rest', async () => {
     const run = startCli(['pad', 'create-pair', '--a', a, '--b', b, '--size', `${400 * MIB}`, '--seed', 'kill']);

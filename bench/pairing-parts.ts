@@ -5,9 +5,10 @@
  * protocol uses. Each part reports MB/s of wall time; CPU parts also report CPU s/MB, which other load on the
  * machine does not inflate.
  */
-import { createHash } from 'node:crypto';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { prepareDataDir } from '../device/data-dir.js';
 import { openLedgerDb } from '../device/ledger/open.js';
 import { Filler } from '../hrng/filler.js';
@@ -15,6 +16,7 @@ import { EntropyPool } from '../hrng/pool.js';
 import { SimSource, SimStream } from '../hrng/sim-source.js';
 import { commitment } from '../provisioning/fingerprint.js';
 import { encodeFrame, FRAME, FrameReader } from '../provisioning/frames.js';
+import { xorInto } from '../provisioning/transfer.js';
 import type { Reporter } from './report.js';
 
 const MB = 1e6;
@@ -53,31 +55,29 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
   };
 
   part(
-    'chunk commitment (@noble/hashes SHA-256)',
+    'chunk commitment (node:crypto SHA-256, as pairing uses)',
     await timed(() => {
       for (let i = 0; i < mib; i++) commitment(padId, i, 'A', chunk);
     }),
     'done twice per chunk on each side',
   );
   part(
-    'same hash with node:crypto SHA-256, for comparison',
+    'same hash with @noble/hashes SHA-256 (pure JS), for comparison',
     await timed(() => {
-      for (let i = 0; i < mib; i++) createHash('sha256').update(chunk).digest();
+      for (let i = 0; i < mib; i++) sha256(chunk);
     }),
-    'OpenSSL; not used by pairing',
+    'what pairing used before',
   );
   part(
-    'XOR of two chunks, byte loop as in protocol.ts',
+    'XOR of two chunks, 64 bits at a time (xorInto, aligned)',
     await timed(() => {
       const own = chunk.slice();
-      for (let k = 0; k < mib; k++) {
-        for (let i = 0; i < own.length; i++) own[i] = (own[i] as number) ^ (other[i] as number);
-      }
+      for (let k = 0; k < mib; k++) xorInto(own, other);
     }),
     'once per chunk on each side',
   );
   part(
-    'REVEAL frame encode + parse (copies)',
+    'REVEAL frame encode + parse (the old path: two copies to send, one to receive)',
     await timed(() => {
       const reader = new FrameReader(MIB + 64);
       for (let i = 0; i < mib; i++) {
@@ -86,7 +86,7 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
         reader.push(encodeFrame(FRAME.REVEAL, payload));
       }
     }),
-    'index prefix, frame, reassembly: what each side does per chunk besides the socket',
+    'pairing now sends header and pool bytes as two parts (no copy) and keeps only the reassembly copy',
   );
 
   const root = mkdtempSync(join(dir, 'parts-'));
@@ -99,11 +99,24 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
       const r = await filler.run({ bytes });
       if (r.state === 'failed' || pool.available() < bytes) throw new Error('scratch pool fill failed');
       part(
-        'pool draw of 1 MiB (read, commit, zero, fdatasync, commit)',
+        'pool draw of 1 MiB with take (read, commit, zero, fdatasync, commit)',
         await timed(() => {
           for (let i = 0; i < mib; i++) pool.take(MIB).bytes.fill(0);
         }),
-        'once per chunk on each side',
+        'the old per-chunk draw',
+      );
+      const refill = new Filler({ sources: [new SimSource({ seed: 'parts2', chunk: 65_536 })], pool, chunkBytes: MIB });
+      const r2 = await refill.run({ bytes });
+      if (r2.state === 'failed' || pool.available() < bytes) throw new Error('scratch pool fill failed');
+      part(
+        'pool draw of 8 MiB with takeUnburned, burnConsumedAsync every 16 MiB',
+        await timed(async () => {
+          for (let i = 0; i < mib; i += 8) {
+            pool.takeUnburned(Math.min(8, mib - i) * MIB).bytes.fill(0);
+            if (i % 16 === 8 || i + 8 >= mib) await pool.burnConsumedAsync();
+          }
+        }),
+        'what pairing does now (one ledger commit per 8 MiB, one fdatasync per 16 MiB)',
       );
     } finally {
       pool.close();

@@ -25,13 +25,19 @@ if (mode === 'recv') {
   const server = createServer((sock) => {
     server.close();
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let got = 0;
     let done = false;
     sock.on('data', (d: Buffer) => {
       got += d.length;
       if (!done && got >= total) {
         done = true;
-        print('result', { bytes: got, seconds: (performance.now() - t0) / 1000 });
+        const c = process.cpuUsage(c0);
+        print('result', {
+          bytes: got,
+          seconds: (performance.now() - t0) / 1000,
+          cpuSeconds: (c.user + c.system) / 1e6,
+        });
         sock.end();
       }
     });
@@ -57,6 +63,7 @@ if (mode === 'recv') {
     process.exitCode = 3;
   });
   sock.on('connect', async () => {
+    const c0 = process.cpuUsage();
     for (let sent = 0; sent < total; ) {
       const n = Math.min(CHUNK, total - sent);
       sent += n;
@@ -64,7 +71,10 @@ if (mode === 'recv') {
         await new Promise<void>((resolve) => sock.once('drain', resolve));
       }
     }
-    sock.end(() => print('sent', { bytes: total }));
+    sock.end(() => {
+      const c = process.cpuUsage(c0);
+      print('sent', { bytes: total, cpuSeconds: (c.user + c.system) / 1e6 });
+    });
   });
 } else {
   throw new Error('usage: pairing-tcp.ts recv <iface> <bytes> | send <address> <iface> <port> <bytes>');

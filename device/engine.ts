@@ -30,9 +30,10 @@ import { OnepadError } from './errors.js';
 import { EventLog } from './events.js';
 import { keySlot, sideAreas } from './layout.js';
 import { Ledger, type PadRow, sendRoom } from './ledger/ledger.js';
+import { type BurnProgress, burnAbandoned, listBurning } from './pad-burner.js';
 import {
+  abandonPadFile,
   containsZeroBlock,
-  destroyPadFile,
   listPadFiles,
   openPadFile,
   overwriteRange,
@@ -78,6 +79,8 @@ export interface EngineDeps {
   readonly privateDisplay?: PrivateDisplay;
   /** Called at each crash point; tests kill the process there. */
   readonly crashHook?: (point: CrashPoint) => void;
+  /** Progress of the background burn of abandoned pad files (for the screen). */
+  readonly onBurnProgress?: (p: BurnProgress) => void;
   readonly now?: () => number;
 }
 
@@ -139,6 +142,8 @@ export class DeviceEngine {
   private readonly fds = new Map<string, number>();
   private readonly shutdown = new AbortController();
   private closed = false;
+  private burning: Promise<void> | null = null;
+  private burnState: BurnProgress | null = null;
 
   private constructor(deps: EngineDeps, layout: DataDirLayout, ledger: Ledger, events: EventLog) {
     this.deps = deps;
@@ -149,8 +154,10 @@ export class DeviceEngine {
 
   /**
    * Open the data dir (creating it with mode 0700), take the ledger's exclusive lock, migrate the ledger, and
-   * recover from an interrupted run: burn every range still queued for burning, and burn and remove pad files the
-   * ledger does not know. Nothing is read or written before the lock is held.
+   * recover from an interrupted run: burn every range still queued for burning, and abandon pad files the ledger
+   * does not know (renamed, never usable; burned at once when small, else in the background by
+   * {@link startBurning}, so opening takes the same time whatever the pads' sizes). Nothing is read or written
+   * before the lock is held.
    *
    * @throws OnepadError DATA_DIR_BUSY (another engine or process holds the data dir), DATA_DIR_UNSAFE,
    *   LEDGER_SCHEMA_TOO_NEW, CONFIG_INVALID (private receive without a display)
@@ -179,6 +186,7 @@ export class DeviceEngine {
       engine.close();
       throw e;
     }
+    engine.startBurning();
     return engine;
   }
 
@@ -349,6 +357,42 @@ export class DeviceEngine {
     return this.ledger.pads().map((p) => ({ ...p, ...figuresOf(p, this.typical()) }));
   }
 
+  /**
+   * Burn the data dir's abandoned pad files in the background (device/pad-burner.ts), if there are any and no
+   * burn is running. Started at open; call again after abandoning a file. Stops at close, resumable.
+   */
+  startBurning(): void {
+    if (this.closed || this.burning || listBurning(this.layout.pads).length === 0) return;
+    this.burning = burnAbandoned(this.layout.pads, {
+      signal: this.shutdown.signal,
+      onProgress: (p) => {
+        this.burnState = p;
+        this.deps.onBurnProgress?.(p);
+      },
+    }).then(
+      (r) => {
+        this.burning = null;
+        if (r.complete) this.burnState = null;
+      },
+      (e: unknown) => {
+        this.burning = null;
+        if (!this.closed) {
+          this.events.record('CRASH_RECOVERY', null, { burnFailed: (e as { code?: string }).code ?? 'failed' });
+        }
+      },
+    );
+  }
+
+  /** The background burn's progress, or null when nothing is being burned. */
+  burnProgress(): BurnProgress | null {
+    return this.burnState;
+  }
+
+  /** Settles when the background burn has ended: done, stopped by close, or failed. */
+  async burnSettled(): Promise<void> {
+    await this.burning;
+  }
+
   /** Received stream ranges of a pad, for inspection and tests. */
   received(padId: string): ByteRange[] {
     return this.ledger.received(padId);
@@ -510,7 +554,7 @@ export class DeviceEngine {
     if (this.closed) throw new OnepadError('SHUTTING_DOWN');
   }
 
-  /** Start-up recovery: burn queued ranges; burn and remove pad files without a ledger row. */
+  /** Start-up recovery: burn queued ranges; abandon pad files without a ledger row. */
   private recover(): void {
     const queued = this.ledger.burnQueue();
     const touched = new Set<string>();
@@ -528,8 +572,9 @@ export class DeviceEngine {
     const known = new Set(this.ledger.pads().map((p) => p.padId));
     const files = listPadFiles(this.layout.pads);
     const orphans = files.ids.filter((f) => !known.has(f));
-    for (const o of orphans) destroyPadFile(padFilePath(this.layout.pads, o));
-    for (const t of files.temporary) destroyPadFile(`${this.layout.pads}/${t}`);
+    // Abandon them (one rename each: unusable at once); big ones are burned in the background, after open.
+    for (const o of orphans) abandonPadFile(padFilePath(this.layout.pads, o));
+    for (const t of files.temporary) abandonPadFile(`${this.layout.pads}/${t}`);
     if (queued.length > 0 || orphans.length > 0 || files.temporary.length > 0) {
       this.events.record('CRASH_RECOVERY', null, {
         burnedSegments: queued.length,

@@ -53,6 +53,7 @@ export const ERRORS = {
   STORAGE_FAILED: { status: 500, message: 'storage operation failed' },
   SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
   PAD_BURNED: { status: 500, message: 'pad bytes about to be used were already burned; nothing was sent or accepted' },
+  CANCELLED: { status: 503, message: 'the job was stopped before it finished; nothing it made is usable' },
 
   // --- rpc ---
   NOT_FOUND: { status: 404, message: 'not found' },

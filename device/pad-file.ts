@@ -15,19 +15,30 @@ import {
   closeSync,
   fdatasyncSync,
   fstatSync,
+  fsync,
   fsyncSync,
   openSync,
   readdirSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
+  write,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { OnepadError } from './errors.js';
 
 const CHUNK = 1 << 20;
 const ZEROS = new Uint8Array(CHUNK);
+
+const fsyncAsync = promisify(fsync);
+function writeAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    write(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
 
 /** Counts of syncs this process issued on pad files (for the benchmark's sync count per operation). */
 export const padSyncCounter = { fdatasync: 0, fsync: 0 };
@@ -120,6 +131,7 @@ export class PadFileWriter {
   private fd: number | null;
   private readonly size: number;
   private readonly padsDir: string;
+  private pending = 0;
 
   private constructor(padsDir: string, padIdHex: string, size: number) {
     this.padsDir = padsDir;
@@ -146,6 +158,60 @@ export class PadFileWriter {
   }
 
   /**
+   * {@link write} on the thread pool, so the caller's event loop keeps going while the kernel copies the chunk.
+   * Writes at distinct offsets may run at once; {@link finishAsync} waits for them all. The caller must not
+   * change `chunk` until the promise settles.
+   *
+   * @throws RangeError when the chunk would run past the pad's size
+   * @throws OnepadError STORAGE_FAILED when the write fails
+   */
+  async writeAsync(chunk: Uint8Array, offset: number): Promise<void> {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    if (offset < 0 || offset + chunk.length > this.size) throw new RangeError('chunk outside the pad');
+    const fd = this.fd;
+    this.pending++;
+    try {
+      let w = 0;
+      while (w < chunk.length) w += await writeAt(fd, chunk, w, chunk.length - w, offset + w);
+    } catch {
+      throw new OnepadError('STORAGE_FAILED', { op: 'pad write' }, 'pad file write failed');
+    } finally {
+      this.pending--;
+    }
+  }
+
+  /** Writes started by {@link writeAsync} and not yet settled. */
+  get writesInFlight(): number {
+    return this.pending;
+  }
+
+  /**
+   * {@link finish} with the fsync on the thread pool. Call after every {@link writeAsync} has settled.
+   * @throws OnepadError PAD_FILE_INVALID when the file is not exactly `size` bytes; STORAGE_FAILED
+   */
+  async finishAsync(): Promise<string> {
+    if (this.fd === null) throw new Error('pad file writer is closed');
+    if (this.pending > 0) throw new Error('pad file writes still in flight');
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      if (fstatSync(fd).size !== this.size) {
+        throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
+      }
+      await fsyncAsync(fd);
+      padSyncCounter.fsync++;
+    } catch (e) {
+      closeSync(fd);
+      abandonPadFile(this.tmpPath);
+      throw e instanceof OnepadError ? e : new OnepadError('STORAGE_FAILED', { op: 'pad sync' });
+    }
+    closeSync(fd);
+    renameSync(this.tmpPath, this.finalPath);
+    syncDir(this.padsDir);
+    return this.finalPath;
+  }
+
+  /**
    * Sync the file, check its size, rename it into place and sync the directory.
    * @throws OnepadError PAD_FILE_INVALID when the file is not exactly `size` bytes
    */
@@ -161,7 +227,7 @@ export class PadFileWriter {
       padSyncCounter.fsync++;
     } catch (e) {
       closeSync(fd);
-      destroyPadFile(this.tmpPath);
+      abandonPadFile(this.tmpPath);
       throw e;
     }
     closeSync(fd);
@@ -170,13 +236,16 @@ export class PadFileWriter {
     return this.finalPath;
   }
 
-  /** Burn whatever was written and remove the temporary file. Safe to call more than once. */
+  /**
+   * Make the temporary file unusable and burn it: at once when small, else abandoned to the background burner
+   * (see {@link abandonPadFile}). Safe to call more than once. Let every {@link writeAsync} settle first.
+   */
   abort(): void {
     if (this.fd !== null) {
       closeSync(this.fd);
       this.fd = null;
     }
-    destroyPadFile(this.tmpPath);
+    abandonPadFile(this.tmpPath);
   }
 }
 
@@ -239,6 +308,38 @@ export function destroyPadFile(path: string): void {
   }
 }
 
+/** An abandoned file: `<its name>.<its size when abandoned>.burn` (device/pad-burner.ts burns it). */
+export const BURN_NAME = /^(.+)\.(\d+)\.burn$/;
+
+/** Files abandoned at or below this size are burned at once, in the caller's step (well under a second). */
+export const INLINE_BURN_BYTES = 64 << 20;
+
+/**
+ * Make a pad file unusable at once: rename it to `<name>.<size>.burn` and sync the directory (no code opens such
+ * a file as a pad). Files of at most `inlineBytes` are then burned and removed before this returns; bigger ones
+ * are left to `burnAbandoned` (device/pad-burner.ts), which resumes after any stop, so the caller's work does not
+ * grow with the pad.
+ *
+ * @returns the new path, or null when the file was already gone or was burned at once
+ */
+export function abandonPadFile(path: string, inlineBytes = INLINE_BURN_BYTES): string | null {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
+  }
+  if (size <= inlineBytes) {
+    destroyPadFile(path);
+    return null;
+  }
+  const dir = dirname(path);
+  const target = join(dir, `${basename(path)}.${size}.burn`);
+  renameSync(path, target);
+  syncDir(dir);
+  return target;
+}
+
 /** Pad ids (hex) of the complete pad files, and the names of leftover temporary files, in a pads dir. */
 export function listPadFiles(padsDir: string): { ids: string[]; temporary: string[] } {
   const ids: string[] = [];
@@ -246,6 +347,7 @@ export function listPadFiles(padsDir: string): { ids: string[]; temporary: strin
   for (const name of readdirSync(padsDir)) {
     if (/^[0-9a-f]{32}\.pad$/.test(name)) ids.push(name.slice(0, 32));
     else if (name.endsWith('.tmp')) temporary.push(name);
+    // `.burn` files are neither: they are being burned (device/pad-burner.ts).
   }
   return { ids, temporary };
 }

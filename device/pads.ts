@@ -10,7 +10,7 @@ import { OnepadError } from './errors.js';
 import type { EventLog } from './events.js';
 import { checkLayout, type PadLayout, planLayout } from './layout.js';
 import type { Ledger } from './ledger/ledger.js';
-import { destroyPadFile, writePadFile } from './pad-file.js';
+import { abandonPadFile, writePadFile } from './pad-file.js';
 import type { Side } from './wire.js';
 
 /** The message length a pad's key areas are sized for when none is given: the config's default. */
@@ -108,7 +108,7 @@ export function registerPadFile(
       createdAt: now(),
     });
   } catch (e) {
-    destroyPadFile(path);
+    abandonPadFile(path);
     throw e;
   }
   events?.record('PAD_CREATED', spec.padId, {

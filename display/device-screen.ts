@@ -3,11 +3,13 @@
  * and the {@link ConfirmService} on it. It is what the rest of the device talks to: the engine's confirmer and
  * private display, the pairing approver and progress, and the home screen.
  */
+import { formatDuration } from '../device/cli/progress.js';
 import type { Config } from '../device/config/config.js';
 import type { ConfirmDecision } from '../device/confirm.js';
 import { CONTACT_NAME_MAX } from '../device/contact-names.js';
 import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import type { EventRecord } from '../device/events.js';
+import type { BurnProgress } from '../device/pad-burner.js';
 import type { NameRequest, PairApprover, PairingProgress, PairRequest } from '../provisioning/protocol.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConfirmService } from './confirm-service.js';
@@ -27,6 +29,8 @@ export interface HomeSource {
   hrng(): { healthy: boolean; poolBytes: number; poolCapacity: number; failing?: string };
   /** Newest first. */
   events(limit: number): EventRecord[];
+  /** Long jobs running in the background, one short line each (e.g. burning an abandoned pad). */
+  jobs?(): string[];
 }
 
 const EVENT_TEXT: Partial<Record<string, string>> = {
@@ -44,6 +48,12 @@ const EVENT_TEXT: Partial<Record<string, string>> = {
 
 /** Alarms kept while something else is on screen; older ones beyond this are dropped (the log keeps them). */
 const MAX_PENDING_ALARMS = 10;
+
+/** The home screen's line for a background burn: "burning old pad 45%, 3 min 05 s left". */
+export function burnLine(p: BurnProgress): string {
+  const pct = p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : 100;
+  return `burning old pad ${pct}%, ${formatDuration(p.secondsLeft)} left`;
+}
 
 /** A short, non-secret line for an event, or null for events the home screen does not list. */
 export function warningText(e: EventRecord): string | null {
@@ -136,8 +146,10 @@ export async function openDeviceScreen(
     try {
       const warnings = (home?.events(20) ?? [])
         .map((e) => ({ time: e.time, text: warningText(e) }))
-        .filter((w): w is { time: number; text: string } => w.text !== null)
-        .slice(0, 5);
+        .filter((w): w is { time: number; text: string } => w.text !== null);
+      const jobs = (home?.jobs?.() ?? []).map((text) => ({ time: clock.now(), text }));
+      warnings.splice(0, 0, ...jobs);
+      warnings.splice(5);
       lastHome = {
         id: 'home' as const,
         contacts: home?.contacts() ?? [],
@@ -310,6 +322,10 @@ export async function openDeviceScreen(
           };
         },
         events: (n: number) => engine.events.recent(n),
+        jobs: () => {
+          const b = engine.burnProgress();
+          return b ? [burnLine(b)] : [];
+        },
       });
       // Alarms: new security events raise an alarm screen over home (never over a confirmation or a pairing).
       let lastSeen = engine.events.recent(1)[0]?.id ?? 0;

@@ -74,6 +74,7 @@ interface Row {
 }
 
 const ZEROS = new Uint8Array(64 * 1024);
+const ZEROS_BIG = new Uint8Array(4 * 1024 * 1024);
 const fdatasyncAsync = promisify(fdatasync);
 function writeAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,6 +91,7 @@ export class EntropyPool {
   private c: PoolCounters;
   private closed = false;
   private appending = false;
+  private burning = false;
 
   private constructor(db: Db, fd: number, c: PoolCounters, path: string) {
     this.db = db;
@@ -194,9 +196,9 @@ export class EntropyPool {
     return this.c.filled - this.c.consumed;
   }
 
-  /** Room left before the pool is full. */
+  /** Room left before the pool is full (consumed bytes not yet burned still take their room). */
   free(): number {
-    return this.c.capacity - this.available();
+    return this.c.capacity - (this.c.filled - this.c.burned);
   }
 
   /** True when some held byte came from an insecure source (see the module comment). */
@@ -276,10 +278,80 @@ export class EntropyPool {
       bytes.fill(0);
       throw e;
     }
-    this.zero(start, n);
+    // Burn from `burned`, not `start`: bytes drawn by takeUnburned and not yet burned go with these.
+    const from = this.c.burned;
+    this.zero(from, start + n - from);
     this.sync();
     this.commit({ burned: start + n });
     return { bytes, insecure };
+  }
+
+  /**
+   * {@link take} without the overwrite: the consumed counter is committed before the bytes are returned (so they
+   * are never handed out twice), and the bytes stay in the file until {@link burnConsumedAsync}, the next
+   * {@link take}, or the next {@link open} overwrites them. For pairing, which draws a window of chunks at once
+   * and burns behind the transfer; the caller bounds how far the burn lags (open's recovery burns the lag).
+   *
+   * @param into - read the bytes into this buffer (its first n bytes) instead of a new one
+   * @throws RangeError when n is not a non-negative safe integer, or into is shorter than n
+   * @throws OnepadError POOL_INSUFFICIENT when fewer than n bytes are held (nothing is taken)
+   * @throws OnepadError STORAGE_FAILED when the read or commit fails
+   */
+  takeUnburned(n: number, into?: Uint8Array): PoolDraw {
+    this.assertOpen();
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('n must be a non-negative integer');
+    if (into && into.length < n) throw new RangeError('into is shorter than n');
+    const available = this.available();
+    if (n > available) throw new OnepadError('POOL_INSUFFICIENT', { requested: n, available });
+    const start = this.c.consumed;
+    const bytes = this.readRing(start, n, into?.subarray(0, n));
+    const insecure = n > 0 && start < this.c.insecureUntil;
+    try {
+      this.commit({ consumed: start + n });
+    } catch (e) {
+      bytes.fill(0);
+      throw e;
+    }
+    return { bytes, insecure };
+  }
+
+  /** Consumed bytes not yet overwritten (drawn by {@link takeUnburned}). */
+  unburned(): number {
+    return this.c.consumed - this.c.burned;
+  }
+
+  /**
+   * Overwrite every consumed byte not yet burned with zeros, on the thread pool, fdatasync, then commit `burned`.
+   * One at a time with itself; a {@link take} meanwhile is harmless (it burns the same bytes again).
+   *
+   * @returns the number of bytes burned
+   * @throws OnepadError STORAGE_FAILED when a write, sync or commit fails, or another burn is running
+   */
+  async burnConsumedAsync(): Promise<number> {
+    this.assertOpen();
+    if (this.burning) throw new OnepadError('STORAGE_FAILED', { op: 'pool burn overlap' });
+    const from = this.c.burned;
+    const to = this.c.consumed;
+    if (to === from) return 0;
+    this.burning = true;
+    try {
+      for (let p = from; p < to; ) {
+        const k = Math.min(to - p, ZEROS_BIG.length, this.c.capacity);
+        for (const [off, len] of this.pieces(p, k)) {
+          let w = 0;
+          while (w < len) w += await writeAsync(this.fd, ZEROS_BIG, w, len - w, off + w);
+        }
+        p += k;
+      }
+      await fdatasyncAsync(this.fd);
+    } catch {
+      throw new OnepadError('STORAGE_FAILED', { op: 'pool burn' });
+    } finally {
+      this.burning = false;
+    }
+    this.assertOpen();
+    if (this.c.burned < to) this.commit({ burned: to });
+    return to - from;
   }
 
   /**
@@ -360,8 +432,8 @@ export class EntropyPool {
     }
   }
 
-  private readRing(pos: number, n: number): Uint8Array {
-    const out = new Uint8Array(n);
+  private readRing(pos: number, n: number, into?: Uint8Array): Uint8Array {
+    const out = into ?? new Uint8Array(n);
     let done = 0;
     try {
       for (const [off, len] of this.pieces(pos, n)) {

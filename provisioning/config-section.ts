@@ -10,6 +10,8 @@ export interface PairingConfig {
   readonly port: number;
   /** Pad bytes per committed chunk. */
   readonly chunkBytes: number;
+  /** Chunks drawn and committed ahead of the peer's reveals (1 = lock-step; at most 64). */
+  readonly window: number;
   /** Largest pad this device makes, in bytes. */
   readonly maxPadBytes: number;
   /** How long to look for the peer. */
@@ -27,6 +29,7 @@ export const pairingSectionSchema = {
     discoveryPort: { type: 'integer', minimum: 1, maximum: 65535, default: 47_001 },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 47_002 },
     chunkBytes: { type: 'integer', minimum: 64, maximum: 16_777_216, default: 1_048_576 },
+    window: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
     maxPadBytes: { type: 'integer', minimum: 66, default: 4_294_967_296 },
     discoveryTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 120_000 },
     ioTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 15_000 },

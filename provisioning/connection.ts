@@ -8,6 +8,16 @@ import { FRAME, type Frame, FrameReader, type FrameType, jsonFrame, parseJson } 
 
 const NAMES = Object.fromEntries(Object.entries(FRAME).map(([k, v]) => [v, k])) as Record<number, string>;
 
+function peerAborted(payload: Uint8Array): OnepadError {
+  let reason = 'unknown';
+  try {
+    reason = String(parseJson(payload).reason ?? 'unknown').slice(0, 40);
+  } catch {
+    // keep 'unknown'
+  }
+  return new OnepadError('PAIRING_PEER_ABORTED', { reason }, `the peer aborted: ${reason}`);
+}
+
 /** A framed, ordered, timeout-guarded connection. */
 export class FrameConnection {
   private readonly socket: Socket;
@@ -40,20 +50,50 @@ export class FrameConnection {
   /** Send one frame; resolves when the socket has taken it (waits for drain under backpressure). */
   async send(frame: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.socket.write(frame)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          this.socket.off('close', onClose);
-          resolve();
-        };
-        const onClose = () => {
-          this.socket.off('drain', onDrain);
-          reject(this.failure ?? new OnepadError('PAIRING_PEER_LOST'));
-        };
-        this.socket.once('drain', onDrain);
-        this.socket.once('close', onClose);
-      });
+    if (!this.socket.write(frame)) await this.drained();
+  }
+
+  /**
+   * Send a chunk frame as its header and the chunk's own bytes, without copying them into a frame. The socket
+   * keeps a reference to `bytes` until `onWritten` is called: do not change or zero them before.
+   *
+   * @returns after the socket took both parts; waits for drain when its buffer is over the high-water mark
+   */
+  async sendChunk(header: Uint8Array, bytes: Uint8Array, onWritten: () => void): Promise<void> {
+    if (this.failure) {
+      onWritten();
+      throw this.failure;
     }
+    this.socket.cork();
+    this.socket.write(header);
+    const ok = this.socket.write(bytes, () => onWritten());
+    this.socket.uncork();
+    if (!ok) await this.drained();
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.socket.off('drain', onDrain);
+        reject(this.failure ?? new OnepadError('PAIRING_PEER_LOST'));
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
+    });
+  }
+
+  /**
+   * The next frame, whatever its type (a peer's ABORT excepted).
+   * @throws OnepadError PAIRING_TIMEOUT, PAIRING_PEER_ABORTED, PAIRING_PEER_LOST
+   */
+  async receive(timeoutMs: number, signal?: AbortSignal): Promise<Frame> {
+    const f = await this.next(timeoutMs, signal);
+    if (f.type === FRAME.ABORT) throw peerAborted(f.payload);
+    return f;
   }
 
   /**
@@ -63,15 +103,7 @@ export class FrameConnection {
    */
   async expect(type: FrameType, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
     const f = await this.next(timeoutMs, signal);
-    if (f.type === FRAME.ABORT) {
-      let reason = 'unknown';
-      try {
-        reason = String(parseJson(f.payload).reason ?? 'unknown').slice(0, 40);
-      } catch {
-        // keep 'unknown'
-      }
-      throw new OnepadError('PAIRING_PEER_ABORTED', { reason }, `the peer aborted: ${reason}`);
-    }
+    if (f.type === FRAME.ABORT) throw peerAborted(f.payload);
     if (f.type !== type) {
       throw new OnepadError(
         'PAIRING_PROTOCOL',
@@ -80,6 +112,11 @@ export class FrameConnection {
       );
     }
     return f.payload;
+  }
+
+  /** Hand back a received payload once done with it (it is zeroed and reused; see FrameReader.recycle). */
+  recycle(payload: Uint8Array): void {
+    this.reader.recycle(payload);
   }
 
   /** Tell the peer why we stop (best effort), then close. */

@@ -35,6 +35,19 @@ export function encodeFrame(type: FrameType, payload: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * The header of a chunk frame (COMMIT or REVEAL): `type | length | chunk index`, to be sent just before the
+ * chunk's bytes, so the bytes go to the socket from where they were read, never copied into a frame.
+ */
+export function chunkFrameHeader(type: FrameType, index: number, length: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER + 4);
+  const v = new DataView(out.buffer);
+  out[0] = type;
+  v.setUint32(1, 4 + length, false);
+  v.setUint32(FRAME_HEADER, index, false);
+  return out;
+}
+
 /** Encode a JSON control frame. */
 export function jsonFrame(type: FrameType, value: unknown): Uint8Array {
   return encodeFrame(type, new TextEncoder().encode(JSON.stringify(value)));
@@ -63,6 +76,8 @@ export function parseJson(payload: Uint8Array): Record<string, unknown> {
 export class FrameReader {
   private pieces: Uint8Array[] = [];
   private total = 0;
+  /** Zeroed payload buffers handed back by {@link recycle}, reused for payloads of the same length. */
+  private spare: Uint8Array[] = [];
   private readonly maxPayload: number;
 
   /** @param maxPayload - the largest payload accepted; a larger declared length is a protocol error */
@@ -96,8 +111,18 @@ export class FrameReader {
     return frames;
   }
 
+  /**
+   * Hand back a payload this reader returned, for reuse by a later frame of the same length (saves the garbage
+   * collector a megabyte per chunk). The caller must be done with it; it is zeroed here.
+   */
+  recycle(payload: Uint8Array): void {
+    payload.fill(0);
+    if (this.spare.length < 16 && payload.length > 4096) this.spare.push(payload);
+  }
+
   /** Zero and drop buffered bytes. */
   clear(): void {
+    this.spare = [];
     for (const p of this.pieces) p.fill(0);
     this.pieces = [];
     this.total = 0;
@@ -117,8 +142,14 @@ export class FrameReader {
     return out;
   }
 
+  /**
+   * The payload, assembled in a fresh buffer whose byte 4 (where a chunk frame's bytes start, after the index) is
+   * 8-byte aligned, so the chunk can be XORed 64 bits at a time.
+   */
   private take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
+    const reuse = this.spare.findIndex((b) => b.length === n);
+    const out =
+      reuse >= 0 ? (this.spare.splice(reuse, 1)[0] as Uint8Array) : new Uint8Array(new ArrayBuffer(n + 4), 4, n);
     let off = 0;
     while (off < n) {
       const p = this.pieces[0] as Uint8Array;

@@ -16,22 +16,19 @@ import { OnepadError } from '../device/errors.js';
 import type { EventLog } from '../device/events.js';
 import { checkLayout, type PadLayout, planLayout } from '../device/layout.js';
 import type { Ledger } from '../device/ledger/ledger.js';
-import { destroyPadFile, PadFileWriter } from '../device/pad-file.js';
+import { abandonPadFile, PadFileWriter } from '../device/pad-file.js';
 import { DEFAULT_TYPICAL_LENGTH, MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
 import type { Side } from '../device/wire.js';
 import type { PairingConfig } from './config-section.js';
 import type { FrameConnection } from './connection.js';
-import { commitment, Transcript } from './fingerprint.js';
-import { encodeFrame, FRAME, jsonFrame, parseJson } from './frames.js';
+import { Transcript } from './fingerprint.js';
+import { FRAME, jsonFrame, parseJson } from './frames.js';
+import { exchangeChunks, type PadSource } from './transfer.js';
 
-export const PAIRING_VERSION = 1;
+export { type PadSource, xorInto } from './transfer.js';
 
-/** Where this device's contribution comes from: the entropy pool (hrng/pool.ts) or a test double. */
-export interface PadSource {
-  available(): number;
-  /** Draw `n` bytes; they are consumed (and burned in the pool) before they are returned. */
-  take(n: number): { readonly bytes: Uint8Array; readonly insecure: boolean };
-}
+/** 2: a window of chunks in flight (version 1 was lock-step, chunk by chunk). */
+export const PAIRING_VERSION = 2;
 
 /** What the user approves on the device after the transfer. */
 export interface PairRequest {
@@ -127,35 +124,6 @@ function parseHello(payload: Uint8Array): Hello {
   }
   if (typeof h.insecure !== 'boolean') throw protocolError('bad insecure');
   return h as unknown as Hello;
-}
-
-function indexed(index: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + data.length);
-  new DataView(out.buffer).setUint32(0, index, false);
-  out.set(data, 4);
-  return out;
-}
-
-function unindex(payload: Uint8Array, index: number, length: number, what: string): Uint8Array {
-  if (payload.length !== 4 + length) throw protocolError(`${what} has the wrong size`);
-  if (new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, false) !== index) {
-    throw protocolError(`${what} for the wrong chunk`);
-  }
-  return payload.subarray(4);
-}
-
-/** `a[i] ^= b[i]` for every i, 32 bits at a time where both arrays are 4-byte aligned. */
-export function xorInto(a: Uint8Array, b: Uint8Array): void {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const words = n >>> 2;
-    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
-    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
-    for (let w = 0; w < words; w++) wa[w] = (wa[w] as number) ^ (wb[w] as number);
-    i = words * 4;
-  }
-  for (; i < n; i++) a[i] = (a[i] as number) ^ (b[i] as number);
 }
 
 /** Codes that came from the peer or the link: no point telling the peer about them. */
@@ -259,51 +227,38 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     }
     const padIdHex = bytesToHex(padId);
 
-    // --- commit / reveal, chunk by chunk -------------------------------------------------------------
+    // --- commit / reveal, a window of chunks in flight (transfer.ts) -----------------------------------
     writer = PadFileWriter.create(deps.padsDir, padIdHex, size);
     const transcript = new Transcript(padId, size, nameA, nameB);
     transcript.addLayout(layout.keySlotsA, layout.keySlotsB);
-    const peerSide: Side = side === 'A' ? 'B' : 'A';
-    let ownInsecure = deps.insecure === true;
     const started = now();
-    for (let index = 0, off = 0; off < size; index++, off += chunk) {
-      const len = Math.min(chunk, size - off);
-      const draw = deps.source.take(len);
-      const own = draw.bytes;
-      ownInsecure ||= draw.insecure;
-      try {
-        const ownCommit = commitment(padId, index, side, own);
-        await conn.send(encodeFrame(FRAME.COMMIT, indexed(index, ownCommit)));
-        const peerCommit = unindex(await conn.expect(FRAME.COMMIT, io, deps.signal), index, 32, 'commitment').slice();
-        await conn.send(encodeFrame(FRAME.REVEAL, indexed(index, own)));
-        const revealed = await conn.expect(FRAME.REVEAL, io, deps.signal);
-        const theirs = unindex(revealed, index, len, 'reveal');
-        const check = commitment(padId, index, peerSide, theirs);
-        if (!check.every((b, i) => b === peerCommit[i])) {
-          revealed.fill(0);
-          throw new OnepadError('COMMITMENT_MISMATCH', { chunk: index });
-        }
-        xorInto(own, theirs);
-        revealed.fill(0);
-        writer.write(own, off);
-        if (side === 'A') transcript.addChunk(ownCommit, peerCommit);
-        else transcript.addChunk(peerCommit, ownCommit);
-      } finally {
-        own.fill(0);
-      }
-      const done = off + len;
-      const elapsed = Math.max(1, now() - started) / 1000;
-      const rate = done / elapsed;
-      deps.onProgress?.({
-        phase: 'transfer',
-        peer: peer.name,
-        bytes: done,
-        total: size,
-        bytesPerSecond: rate,
-        secondsLeft: (size - done) / rate,
-      });
-    }
-    finishedPath = writer.finish();
+    const { insecure: drewInsecure } = await exchangeChunks({
+      conn,
+      source: deps.source,
+      writer,
+      transcript,
+      padId,
+      size,
+      chunk,
+      side,
+      window: config.window,
+      ioTimeoutMs: io,
+      signal: deps.signal,
+      onChunk: (done) => {
+        const elapsed = Math.max(1, now() - started) / 1000;
+        const rate = done / elapsed;
+        deps.onProgress?.({
+          phase: 'transfer',
+          peer: peer.name,
+          bytes: done,
+          total: size,
+          bytesPerSecond: rate,
+          secondsLeft: (size - done) / rate,
+        });
+      },
+    });
+    const ownInsecure = deps.insecure === true || drewInsecure;
+    finishedPath = await writer.finishAsync();
     writer = null;
 
     // --- fingerprints ----------------------------------------------------------------------------------
@@ -346,7 +301,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
     if (registered) {
       deps.ledger.retirePad(registered);
     }
-    if (finishedPath) destroyPadFile(finishedPath);
+    if (finishedPath) abandonPadFile(finishedPath);
     const err =
       e instanceof OnepadError ? e : new OnepadError('PAIRING_PROTOCOL', { reason: 'internal' }, 'pairing failed');
     if (PEER_SIDE.has(err.code)) conn.close();

@@ -3,15 +3,20 @@
  * offline (no RPC, no screen: the user at the terminal is the confirmation), so a package can be inspected end
  * to end.
  */
+import { statSync } from 'node:fs';
 import { parseConfig } from '../config/config.js';
 import type { Confirmer } from '../confirm.js';
+import { prepareDataDir } from '../data-dir.js';
 import { DeviceEngine } from '../engine.js';
 import { OnepadError } from '../errors.js';
 import { JUNK_KINDS } from '../events.js';
 import { inspectDataDir } from '../inspect.js';
-import { createPadPair } from '../pad-pair.js';
+import { burnAbandoned, listBurning } from '../pad-burner.js';
+import { createPadPairAsync } from '../pad-pair.js';
+import { storagePlan } from '../storage.js';
 import { type OptionSpecs, option, parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
+import { formatBytes, formatDuration, throttledProgress } from './progress.js';
 
 /** Offline use: the operator typed the command, so the command line is the approval. */
 const commandLineApproval: Confirmer = { confirm: async () => 'approved' };
@@ -61,13 +66,15 @@ const createPair: Command = {
     if ((seed === undefined) === (file === undefined)) {
       throw new OnepadError('INVALID_ARGUMENT', { option: 'seed' }, 'give exactly one of --seed or --source');
     }
-    const { padId } = createPadPair({
+    const { padId } = await createPadPairAsync({
       dirA: stringOption(args, 'a'),
       dirB: stringOption(args, 'b'),
       nameA: stringOption(args, 'name-a', 'alice'),
       nameB: stringOption(args, 'name-b', 'bob'),
       size: sizeOption(args, 'size'),
       source: typeof seed === 'string' ? { kind: 'seeded', seed } : { kind: 'file', path: file as string },
+      signal: ctx.signal,
+      onProgress: throttledProgress(ctx.stderr, 'create-pair'),
     });
     write(ctx, `pad ${padId} created (INSECURE: not from a health-tested hardware RNG)`);
     return 0;
@@ -75,6 +82,54 @@ const createPair: Command = {
 };
 
 const DIR_OPTIONS = { dir: option('DIR', 'the data dir') } satisfies OptionSpecs;
+
+const STORAGE_OPTIONS = {
+  dir: option('DIR', 'the data dir'),
+  rate: option('N', 'the source rate in bytes/s (k/M suffixes), as `onepad hrng fill` prints it'),
+} satisfies OptionSpecs;
+
+const burn: Command = {
+  name: 'burn',
+  usage: 'pad burn --dir DIR   burn the abandoned pad files of a data dir now (resumes a stopped burn)',
+  options: DIR_OPTIONS,
+  example: 'pad burn --dir /tmp/alice',
+  async run(ctx) {
+    const args = parseArgs(ctx.argv, DIR_OPTIONS);
+    const pads = prepareDataDir(stringOption(args, 'dir')).pads;
+    if (listBurning(pads).length === 0) {
+      write(ctx, 'nothing to burn');
+      return 0;
+    }
+    const r = await burnAbandoned(pads, { signal: ctx.signal, onProgress: throttledProgress(ctx.stderr, 'burn') });
+    if (!r.complete) throw new OnepadError('CANCELLED', { left: listBurning(pads).length }, 'burn stopped; run again');
+    write(ctx, 'burned');
+    return 0;
+  },
+};
+
+const storage: Command = {
+  name: 'storage',
+  usage:
+    'pad storage --dir DIR [--rate N]   the largest pool and pad this storage holds, and the pool fill time at N bytes/s',
+  options: STORAGE_OPTIONS,
+  example: 'pad storage --dir /var/lib/onepad --rate 50k',
+  async run(ctx) {
+    const args = parseArgs(ctx.argv, STORAGE_OPTIONS);
+    const layout = prepareDataDir(stringOption(args, 'dir'));
+    const poolNow = statSync(layout.pool, { throwIfNoEntry: false })?.size ?? 0;
+    const rate = args.options.has('rate') ? sizeOption(args, 'rate') : undefined;
+    const plan = storagePlan(layout.root, poolNow, rate);
+    write(ctx, `free ${formatBytes(plan.free)} of ${formatBytes(plan.size)}`);
+    write(ctx, `largest pool ${formatBytes(plan.largestPool)} (hrng.poolMaxBytes ${plan.largestPool})`);
+    write(ctx, `largest pad ${formatBytes(plan.largestPad)} (pairing.maxPadBytes ${plan.largestPad})`);
+    if (plan.fillSeconds !== null) {
+      write(ctx, `the pool fills in ${formatDuration(plan.fillSeconds)} at ${formatBytes(rate ?? 0)}/s`);
+    } else {
+      write(ctx, 'give --rate (the source rate `onepad hrng fill` prints) for the pool fill time');
+    }
+    return 0;
+  },
+};
 
 const list: Command = {
   name: 'list',
@@ -171,5 +226,5 @@ const offlineUnpackage: Command = {
   },
 };
 
-export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, list, events] };
+export const padCommands: CommandGroup = { name: 'pad', commands: [createPair, burn, storage, list, events] };
 export const offlineCommands: CommandGroup = { name: 'offline', commands: [offlinePackage, offlineUnpackage] };

@@ -34,6 +34,8 @@ export interface HostedOptions {
 
 export interface Hosted {
   readonly pool: EntropyPool;
+  /** Settles when the pairing last started (if any) has ended, either way. */
+  pairingSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,9 @@ export function startHosted(o: HostedOptions): Hosted {
           const code = (e as { code?: string }).code ?? 'failed';
           events.record('PAIRING_FAILED', null, { code });
           o.log?.(`pairing failed: ${code}`);
+          // A big partial pad was abandoned rather than burned in the error path: the engine's background burner
+          // (one per data dir) burns it now.
+          o.engine.startBurning();
         },
       );
       return pairing;
@@ -106,6 +111,9 @@ export function startHosted(o: HostedOptions): Hosted {
 
   return {
     pool,
+    async pairingSettled() {
+      await pairing;
+    },
     async stop() {
       ac.abort();
       await filling;

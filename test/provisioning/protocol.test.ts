@@ -158,7 +158,7 @@ describe('pairing protocol over loopback', () => {
     const cheat = new FrameConnection(s2, 1 << 20);
     await cheat.send(
       jsonFrame(FRAME.HELLO, {
-        v: 1,
+        v: 2,
         name: 'mallory',
         role: 'responder',
         available: 20_000,
@@ -193,7 +193,7 @@ describe('pairing protocol over loopback', () => {
     );
     const peer = new FrameConnection(s2, 1 << 20);
     await peer.send(
-      jsonFrame(FRAME.HELLO, { v: 1, name: 'mallory', role: 'responder', available: 200, max: 1e9, insecure: false }),
+      jsonFrame(FRAME.HELLO, { v: 2, name: 'mallory', role: 'responder', available: 200, max: 1e9, insecure: false }),
     );
     await peer.expect(FRAME.HELLO, 2000);
     const proposal = parseJson(await peer.expect(FRAME.PROPOSE, 2000));

@@ -62,6 +62,8 @@ try {
   const until2 = Date.now() + 20_000;
   while (!(paired && engine.pads().some((p) => p.state === 'active')) && Date.now() < until2)
     await new Promise((r) => setTimeout(r, 50));
+  // ...and for the pairing to end (the INSTALLED exchange): stopping before would cancel it.
+  await hosted.pairingSettled();
   out({
     step: 'done',
     pads: engine.pads().map((p) => ({

@@ -1,0 +1,168 @@
+/**
+ * `pad create-pair`: both copies written side by side from one generated chunk, both ledgers checked before a
+ * byte is written, and a stop by SIGTERM (clean: CANCELLED) or SIGKILL (start-up recovery) leaves nothing usable.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../device/config/config.js';
+import { DeviceEngine } from '../../device/engine.js';
+import { Ledger } from '../../device/ledger/ledger.js';
+import { listBurning } from '../../device/pad-burner.js';
+import { padFilePath } from '../../device/pad-file.js';
+import { createPadPair, createPadPairAsync } from '../../device/pad-pair.js';
+import { fillSeeded, seededKey } from '../../device/seeded.js';
+import { ScriptedConfirmer } from '../helpers/engine-fixture.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MIB = 1 << 20;
+let root: string;
+let a: string;
+let b: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'onepad-cpair-'));
+  a = join(root, 'a');
+  b = join(root, 'b');
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const padsOf = (d: string) => readdirSync(join(d, 'pads'));
+function rows(dir: string) {
+  const l = Ledger.open(join(dir, 'ledger.db'));
+  try {
+    return l.pads();
+  } finally {
+    l.close();
+  }
+}
+
+function startCli(args: string[]): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out: () => out, done };
+}
+
+async function until(f: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('create-pair', () => {
+  it('writes the same seeded pad to both dirs side by side, with progress', async () => {
+    const size = 9 * MIB + 1000;
+    const sizes: [number, number][] = [];
+    let padIdSeen = '';
+    const { padId } = await createPadPairAsync({
+      dirA: a,
+      dirB: b,
+      nameA: 'alice',
+      nameB: 'bob',
+      size,
+      source: { kind: 'seeded', seed: 'side by side' },
+      padId: 'ab'.repeat(16),
+      onProgress: (p) => {
+        padIdSeen = 'ab'.repeat(16);
+        const tmp = (d: string) =>
+          statSync(`${padFilePath(join(d, 'pads'), padIdSeen)}.tmp`, { throwIfNoEntry: false });
+        if (p.bytes < size) sizes.push([tmp(a)?.size ?? 0, tmp(b)?.size ?? 0]);
+      },
+    });
+    // At every progress point the two files are within one chunk (4 MiB) of each other: never one after the other.
+    expect(sizes.length).toBeGreaterThan(1);
+    for (const [x, y] of sizes) expect(Math.abs(x - y)).toBeLessThanOrEqual(4 * MIB);
+    const want = new Uint8Array(size);
+    fillSeeded(seededKey('side by side'), want, 0);
+    for (const d of [a, b]) {
+      expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
+    }
+    expect(rows(a)[0]).toMatchObject({ contact: 'bob', side: 'A', size, insecure: true });
+    expect(rows(b)[0]).toMatchObject({ contact: 'alice', side: 'B', size, insecure: true });
+  });
+
+  it('checks both ledgers before writing: a contact that exists on B leaves A untouched', () => {
+    createPadPair({
+      dirA: join(root, 'x'),
+      dirB: b,
+      nameA: 'alice',
+      nameB: 'carol',
+      size: 1000,
+      source: { kind: 'seeded', seed: '1' },
+    });
+    expect(() =>
+      createPadPair({
+        dirA: a,
+        dirB: b,
+        nameA: 'alice',
+        nameB: 'bob',
+        size: 5000,
+        source: { kind: 'seeded', seed: '2' },
+      }),
+    ).toThrow(expect.objectContaining({ code: 'CONTACT_EXISTS' }));
+    expect(padsOf(a)).toEqual([]);
+    expect(rows(a)).toEqual([]);
+  });
+
+  it('SIGTERM mid-write: exits with CANCELLED, no pad in either ledger, no usable file; `pad burn` finishes', async () => {
+    const size = 400 * MIB;
+    const run = startCli(['pad', 'create-pair', '--a', a, '--b', b, '--size', `${size}`, '--seed', 'term']);
+    // Past the inline-burn size (64 MiB), so the partial files go to the background burner.
+    await until(
+      () =>
+        /create-pair: (\d+\.\d) MB/.test(run.out()) && Number(/.*create-pair: (\d+\.\d) MB/s.exec(run.out())?.[1]) > 70,
+    );
+    run.child.kill('SIGTERM');
+    expect(await run.done).toBe(2);
+    expect(run.out()).toContain('CANCELLED');
+    for (const d of [a, b]) {
+      expect(rows(d)).toEqual([]);
+      expect(padsOf(d).every((f) => f.endsWith('.burn'))).toBe(true);
+      expect(listBurning(join(d, 'pads')).length).toBe(1);
+      const burn = spawnSync(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', 'pad', 'burn', '--dir', d], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
+      expect(burn.status, burn.stderr).toBe(0);
+      expect(burn.stderr).toMatch(/burn: .* of .*MB\/s, .* left/);
+      expect(padsOf(d)).toEqual([]);
+    }
+  }, 400_000);
+
+  it('SIGKILL mid-write: no pad in either ledger; opening either dir leaves nothing usable and burns the rest', async () => {
+    const run = startCli(['pad', 'create-pair', '--a', a, '--b', b, '--size', `${400 * MIB}`, '--seed', 'kill']);
+    await until(() => /create-pair: \d/.test(run.out()));
+    run.child.kill('SIGKILL');
+    await run.done;
+    for (const d of [a, b]) {
+      expect(padsOf(d).some((f) => f.endsWith('.tmp'))).toBe(true);
+      const e = DeviceEngine.open({
+        config: parseConfig({ dataDir: d, device: { simulated: true } }),
+        confirmer: new ScriptedConfirmer(),
+      });
+      try {
+        expect(e.pads()).toEqual([]);
+        expect(padsOf(d).some((f) => f.endsWith('.pad') || f.endsWith('.tmp'))).toBe(false);
+        await e.burnSettled();
+        expect(padsOf(d)).toEqual([]);
+      } finally {
+        e.close();
+      }
+    }
+  }, 120_000);
+});

@@ -38,6 +38,11 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Local address to send from (a host with several addresses on the link). */
   readonly localAddress?: string;
+  /**
+   * The `Host` to name when the URL is not the device's own address and port (a port forward to the device, as
+   * in the image's boot test): the device answers only requests naming its link address and port.
+   */
+  readonly hostHeader?: string;
 }
 
 /** What to package: text (sent as UTF-8) or bytes. */
@@ -53,6 +58,7 @@ export class LinkClient {
   private readonly url: URL;
   private readonly timeoutMs: number;
   private readonly localAddress: string | undefined;
+  private readonly hostHeader: string | undefined;
 
   /** @throws OnepadError INVALID_ARGUMENT when `url` is not an http URL or the timeout is not positive */
   constructor(opts: ClientOptions) {
@@ -70,6 +76,7 @@ export class LinkClient {
     this.url = url;
     this.timeoutMs = timeoutMs;
     this.localAddress = opts.localAddress;
+    this.hostHeader = opts.hostHeader;
   }
 
   /**
@@ -119,6 +126,7 @@ export class LinkClient {
             'content-length': payload.length,
             accept: 'application/json',
             connection: 'close',
+            ...(this.hostHeader ? { host: this.hostHeader } : {}),
           },
         },
         (res) => {

@@ -236,7 +236,12 @@ async function main(): Promise<number> {
     const score = /exposure level for \S+: ([0-9.]+)/.exec(field('security')[0] ?? '')?.[1];
     check(score !== undefined && Number(score) <= 2.0, "exposure (guest's systemd-analyze security) <= 2.0", score);
 
-    const client = new LinkClient({ url: `http://127.0.0.1:${rpcPort}`, timeoutMs: 300_000 });
+    // Through the port forward: name the device's own link address and port, as the device requires.
+    const client = new LinkClient({
+      url: `http://127.0.0.1:${rpcPort}`,
+      timeoutMs: 300_000,
+      hostHeader: `${GUEST}:${RPC_PORT}`,
+    });
     const t1 = Date.now();
     const sent = `hello from the guest ${T0}`;
     const pkg = await client.package('laptop', { text: sent });

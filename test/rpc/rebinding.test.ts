@@ -163,6 +163,21 @@ describe('the Host header must be the link address and the port, as an IP litera
   });
 });
 
+describe('the host client', () => {
+  it('names the URL host by default; hostHeader names the link address through a port forward', async () => {
+    const url = `http://127.0.0.1:${port}`;
+    await expect(new LinkClient({ url, hostHeader: `evil.example:${port}` }).unpackage('AAAA')).rejects.toMatchObject({
+      code: 'HOST_REFUSED',
+    });
+    await expect(new LinkClient({ url, hostHeader: `127.0.0.1:${port}` }).unpackage('AAAA')).rejects.toMatchObject({
+      code: 'MALFORMED',
+    });
+    await expect(new LinkClient({ url: `http://localhost:${port}` }).unpackage('AAAA')).rejects.toMatchObject({
+      code: 'HOST_REFUSED',
+    });
+  });
+});
+
 describe('an IPv6 link address', () => {
   it('is named in brackets, in any spelling of the same address; without brackets or port it is refused', async () => {
     const six = { link: { address: '::1', peer: '::1' }, engine: { maxMessageLength: 512 } };

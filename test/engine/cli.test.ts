@@ -63,7 +63,7 @@ describe('onepad CLI (offline, against data dirs)', () => {
     expect(noContact.status).toBe(2);
     expect(noContact.stderr).toContain('UNKNOWN_CONTACT');
     expect(runTs(CLI, ['nonsense']).status).toBe(64);
-  });
+  }, 180_000);
 
   it('the demo runs end to end and refuses replay, forgery and reflection', () => {
     const r = runTs(CLI, ['demo']);

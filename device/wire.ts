@@ -132,12 +132,16 @@ export function packageVersion(bytes: Uint8Array): number | undefined {
  * Parse a package's structure. Does not authenticate: nothing parsed here may change state until
  * {@link verifyAndDecrypt} has checked the tag.
  *
- * @throws OnepadError UNSUPPORTED_VERSION (any version byte but 2, v1 included) or MALFORMED (too short, length
- *   field disagrees with size, reserved flag bits set, L = 0, stream start beyond 2^53)
+ * @throws OnepadError MALFORMED (shorter than a header, too short, length field disagrees with size, reserved flag
+ *   bits set, L = 0, stream start beyond 2^53) or UNSUPPORTED_VERSION (any version byte but 2, v1 included)
  */
 export function parsePackage(bytes: Uint8Array): ParsedPackage {
   if (!(bytes instanceof Uint8Array)) throw new OnepadError('MALFORMED', { reason: 'not bytes' });
-  if (bytes.length < 1) throw new OnepadError('MALFORMED', { reason: 'too short', size: 0 }, 'too short');
+  // Shorter than a header is too short whatever its version (a v1 package is at least 46 bytes, so every v1
+  // package still reaches the version check below).
+  if (bytes.length < HEADER_LENGTH) {
+    throw new OnepadError('MALFORMED', { reason: 'too short', size: bytes.length }, 'too short');
+  }
   const version = bytes[0] as number;
   if (version !== WIRE_VERSION) throw new OnepadError('UNSUPPORTED_VERSION', { version });
   if (bytes.length < PACKAGE_OVERHEAD + 1) {

@@ -47,8 +47,9 @@ describe('engine error paths', () => {
     truncateSync(padFilePath(join(pair.dirA, 'pads'), pair.padId), 100);
     const a = pair.openA();
     await expect(a.package('bob', utf8('x'))).rejects.toMatchObject({ code: 'PAD_FILE_INVALID' });
-    // Nothing was reserved.
-    expect(a.pads()[0]?.cursor).toBe(0);
+    // Nothing was reserved: no key slot, and the stream cursor still at the start of A's stream area.
+    const pad = a.pads()[0]!;
+    expect(pad).toMatchObject({ sendIndex: 0, cursor: 32 * pad.keySlotsA });
   });
 
   it('SHUTTING_DOWN: a closed engine refuses work, and a wait for the user is cut short', async () => {

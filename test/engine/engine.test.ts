@@ -164,8 +164,10 @@ describe('DeviceEngine round trips', () => {
     await expect(a.package('bob', 'str' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(a.package('carol', utf8('x'))).rejects.toMatchObject({ code: 'UNKNOWN_CONTACT' });
     await expect(a.package('bob', new Uint8Array(65537))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG' });
-    await expect(a.unpackage(new Uint8Array(10).fill(2))).rejects.toMatchObject({ code: 'MALFORMED' });
-    await expect(a.unpackage(new Uint8Array(10))).rejects.toMatchObject({ code: 'UNSUPPORTED_VERSION' });
+    await expect(a.unpackage(new Uint8Array(10))).rejects.toMatchObject({ code: 'MALFORMED' });
+    const v1 = new Uint8Array(60);
+    v1[0] = 1;
+    await expect(a.unpackage(v1)).rejects.toMatchObject({ code: 'UNSUPPORTED_VERSION' });
   });
 
   it('applies the maximum message length to a package before reading or allocating pad bytes for it', async () => {

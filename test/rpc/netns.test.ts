@@ -144,8 +144,9 @@ describe.skipIf(!canUseNetns)('the device on a point-to-point link (network name
     expect(d.stdout).not.toContain('PLAINTEXT');
     const alice = pair.openA();
     const pad = alice.pads()[0];
-    // One message of 24 bytes sent (24 + 32 pad bytes), one of 15 received.
-    expect(pad?.cursor).toBe(24 + 32);
+    // One message of 24 bytes sent (v2: one key slot and 24 stream bytes), one of 15 received.
+    expect(pad?.sendIndex).toBe(1);
+    expect(pad?.cursor).toBe(32 * (pad?.keySlotsA ?? 0) + 24);
     expect(alice.received(pair.padId)).toHaveLength(1);
     // Nothing was left half-done for recovery to burn.
     expect(alice.events.recent(100, ['CRASH_RECOVERY'])).toHaveLength(0);

@@ -1,0 +1,217 @@
+/**
+ * The power-cut guest program (bundled into the app disk, run by its init.sh as the VM's only process): first the
+ * checker, then the workload loop, until the host cuts the power.
+ *
+ * Checker: lists the data dir as the power cut left it, opens the engine (start-up recovery), the ledger and the
+ * pool, and reports what they hold (no pad bytes: counters, ranges, file sizes and hashes) as one `check` record.
+ *
+ * Workload: package, unpackage, pool filling and pad installs, interleaved at random, back to back. Every result
+ * is written to the virtio-serial port right after the engine returns it: that is the moment it leaves the device.
+ * Records are JSON lines (see ../records.ts).
+ */
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { parseConfig } from '../../../device/config/config.js';
+import { autoApprove } from '../../../device/confirm.js';
+import { dataDirLayout } from '../../../device/data-dir.js';
+import { DeviceEngine } from '../../../device/engine.js';
+import { OnepadError } from '../../../device/errors.js';
+import { Ledger } from '../../../device/ledger/ledger.js';
+import { openLedgerDb } from '../../../device/ledger/open.js';
+import { installPad, newPadId } from '../../../device/pads.js';
+import { Filler } from '../../../hrng/filler.js';
+import { EntropyPool } from '../../../hrng/pool.js';
+import { SimSource } from '../../../hrng/sim-source.js';
+import type { CheckRecord, Inbox, PadFact } from '../records.js';
+
+const [portPath, inboxPath, dataDir] = process.argv.slice(2) as [string, string, string];
+const port = openSync(portPath, 'w');
+
+/** Write one record to the port; `ms` is the guest program's uptime. */
+function emit(rec: Record<string, unknown>): void {
+  const line = `${JSON.stringify({ ...rec, ms: Math.round(performance.now()) })}\n`;
+  writeSync(port, line);
+}
+
+function readInbox(path: string): Inbox {
+  const fd = openSync(path, 'r');
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(1 << 20);
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n <= 0) break;
+    const z = buf.subarray(0, n).indexOf(0);
+    chunks.push(Buffer.from(buf.subarray(0, z < 0 ? n : z)));
+    if (z >= 0) break;
+  }
+  closeSync(fd);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Inbox;
+}
+
+function listing(padsDir: string): { pads: string[]; tmp: string[] } {
+  const names = existsSync(padsDir) ? readdirSync(padsDir).sort() : [];
+  return { pads: names.filter((n) => n.endsWith('.pad')), tmp: names.filter((n) => n.endsWith('.tmp')) };
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function errCode(e: unknown): string {
+  return e instanceof OnepadError ? e.code : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+// --- checker ------------------------------------------------------------------------------------
+
+function check(inbox: Inbox): { engine: DeviceEngine } | null {
+  const layout = dataDirLayout(dataDir);
+  const before = listing(layout.pads);
+  const rec: Partial<CheckRecord> & { t: 'check' } = { t: 'check', boot: inbox.boot, before };
+  let engine: DeviceEngine;
+  try {
+    engine = DeviceEngine.open({ config: parseConfig({ dataDir }), confirmer: autoApprove });
+  } catch (e) {
+    emit({ ...rec, ok: false, error: `engine open: ${errCode(e)}` });
+    return null;
+  }
+  try {
+    const db = openLedgerDb(layout.ledger);
+    const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join(';');
+    const burnQueue = (db.prepare('SELECT count(*) AS n FROM burn_queue').get() as { n: number }).n;
+    const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
+    const counters = pool.counters();
+    pool.close();
+    db.close();
+    const pads: PadFact[] = engine.pads().map((p) => {
+      const path = join(layout.pads, `${p.padId}.pad`);
+      const exists = existsSync(path);
+      const fact: PadFact = {
+        padId: p.padId,
+        contact: p.contact,
+        side: p.side,
+        size: p.size,
+        split: p.split,
+        cursor: p.cursor,
+        state: p.state,
+        fileSize: exists ? statSync(path).size : null,
+        sha: exists && p.padId !== inbox.mainPad ? sha(readFileSync(path)) : null,
+      };
+      return fact;
+    });
+    emit({
+      ...rec,
+      ok: true,
+      integrity,
+      burnQueue,
+      pads,
+      received: engine.received(inbox.mainPad).map((r) => [r.start, r.end]),
+      pool: counters,
+      after: listing(layout.pads),
+    });
+    return { engine };
+  } catch (e) {
+    emit({ ...rec, ok: false, error: `check: ${errCode(e)}` });
+    engine.close();
+    return null;
+  }
+}
+
+// --- workload -----------------------------------------------------------------------------------
+
+const MARKER = 'ONEPAD-POWERCUT-CLEARTEXT';
+
+function plaintextFor(boot: number, n: number): Uint8Array {
+  const head = `${MARKER} boot=${boot} seq=${n} `;
+  const len = head.length + randomInt(1, 400);
+  const out = new Uint8Array(len);
+  out.set(new TextEncoder().encode(head));
+  for (let i = head.length; i < len; i++) out[i] = 0x61 + (i % 26);
+  return out;
+}
+
+async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
+  const layout = dataDirLayout(dataDir);
+  const db = openLedgerDb(layout.ledger);
+  const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
+  const installLedger = Ledger.open(layout.ledger);
+  let filling: Promise<unknown> | null = null;
+  const fill = () => {
+    if (filling || pool.free() < 4 * inbox.installSize) return;
+    // A source is closed at the end of a run: each run gets a new one, seeded afresh (never the same bytes twice).
+    const filler = new Filler({
+      sources: [new SimSource({ seed: bytesToHex(randomBytes(16)) })],
+      pool,
+      chunkBytes: 4096,
+    });
+    filling = filler
+      .run()
+      .then((r) => {
+        if (r.state === 'failed') emit({ t: 'err', where: 'fill', code: errCode(r.error) });
+      })
+      .catch((e) => emit({ t: 'err', where: 'fill', code: errCode(e) }))
+      .finally(() => {
+        filling = null;
+      });
+  };
+  let sent = 0;
+  let next = 0;
+  let installs = 0;
+  emit({ t: 'go', boot: inbox.boot });
+  for (;;) {
+    fill();
+    const r = randomInt(10);
+    try {
+      if (r < 5) {
+        const pt = plaintextFor(inbox.boot, sent++);
+        const res = await engine.package('peer', pt);
+        emit({ t: 'pkg', hex: bytesToHex(res.package) });
+      } else if (r < 8) {
+        const pkg = inbox.packages[next % Math.max(1, inbox.packages.length)];
+        if (pkg !== undefined) {
+          next++;
+          try {
+            const res = await engine.unpackage(hexToBytes(pkg.hex));
+            emit({ t: 'recv', id: pkg.id, ok: true, sha: sha(res.plaintext ?? new Uint8Array()) });
+          } catch (e) {
+            emit({ t: 'recv', id: pkg.id, ok: false, code: errCode(e) });
+          }
+        }
+      } else if (pool.available() >= inbox.installSize) {
+        const padId = newPadId();
+        const contact = `inst ${inbox.boot} ${installs++}`;
+        emit({ t: 'install', padId, contact });
+        const start = pool.counters().consumed;
+        const draw = pool.take(inbox.installSize);
+        emit({ t: 'draw', padId, start, hex: bytesToHex(draw.bytes) });
+        installPad(
+          dataDir,
+          installLedger,
+          null,
+          { padId, contact, side: 'A', size: inbox.installSize, insecure: true },
+          (chunk, off) => chunk.set(draw.bytes.subarray(off, off + chunk.length)),
+        );
+        draw.bytes.fill(0);
+        emit({ t: 'installed', padId });
+      }
+    } catch (e) {
+      emit({ t: 'err', where: 'workload', code: errCode(e) });
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+const inbox = readInbox(inboxPath);
+emit({ t: 'hello', boot: inbox.boot });
+const opened = check(inbox);
+if (opened) {
+  if (inbox.checkOnly) {
+    opened.engine.close();
+    emit({ t: 'done' });
+  } else {
+    await workload(inbox, opened.engine);
+  }
+} else {
+  emit({ t: 'done' });
+}

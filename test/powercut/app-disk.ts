@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 /** PID 1's second half (the root's stub mounts this disk on /opt/onepad and execs this). */
 const INIT_SH = `#!/bin/sh
-# onepad power-cut guest: mount the data disk, run the checker and workload, report over virtio-serial.
+# onepad power-cut guest: run the checker and workload, report over virtio-serial.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
@@ -27,12 +27,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
   [ -n "$PORT" ] && [ -e "$PORT" ] && break
   sleep 0.1
 done
-if ! mount -t ext4 -o noatime /dev/vdc /data; then
-  echo '{"t":"check","ok":false,"error":"data disk does not mount"}' >"$PORT"
-  echo '{"t":"done"}' >"$PORT"
-else
-  /opt/onepad/node /opt/onepad/guest.mjs "$PORT" /dev/vdd /data/onepad
-fi
+# The guest program says "ready" once loaded, then waits for its data disk (vdc) and inbox (vdd) to be plugged in.
+/opt/onepad/node /opt/onepad/guest.mjs "$PORT"
 echo o >/proc/sysrq-trigger
 sleep 10
 `;
@@ -99,7 +95,10 @@ export function buildAppDisk(repo: string, cache: string): { path: string; cache
   for (const n of NATIVE) cpSync(join(repo, 'node_modules', n), join(stage, 'node_modules', n), { recursive: true });
   const tmp = `${out}.tmp`;
   rmSync(tmp, { force: true });
-  const mb = Math.ceil(Number(execFileSync('du', ['-sm', '--apparent-size', stage], { encoding: 'utf8' }).split('\t')[0]) * 1.3) + 32;
+  const mb =
+    Math.ceil(
+      Number(execFileSync('du', ['-sm', '--apparent-size', stage], { encoding: 'utf8' }).split('\t')[0]) * 1.3,
+    ) + 32;
   execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'pc-app', '-d', stage, tmp, `${mb}M`], { stdio: 'inherit' });
   renameSync(tmp, out);
   rmSync(stage, { recursive: true, force: true });

@@ -255,24 +255,21 @@ export class History {
       set = new RangeSet();
       this.used.set(facts.padId, set);
     }
-    let disjoint = true;
+    const clashes: string[] = [];
     for (const u of facts.uses) {
       const o = set.overlap(u);
-      if (o) {
-        disjoint = false;
-        this.tally(
-          'slots-disjoint',
-          false,
-          `boot ${boot}: ${u.kind} [${u.start}, ${u.end}) meets [${o.start}, ${o.end}) of an earlier package`,
-        );
-      }
+      if (o) clashes.push(`${u.kind} [${u.start}, ${u.end}) meets [${o.start}, ${o.end})`);
     }
-    if (disjoint) this.tally('slots-disjoint', true, '');
+    this.tally('slots-disjoint', clashes.length === 0, `boot ${boot}: ${clashes.join(', ')} of an earlier package`);
     for (const u of facts.uses) if (!set.overlap(u)) set.add(u);
     if (facts.padId === this.mainPad) {
       for (const u of facts.uses) this.maxSentEnd = Math.max(this.maxSentEnd, u.end);
     }
-    this.tally('no-zero-tag', facts.tag.some((b) => b !== 0), `boot ${boot}: all-zero tag`);
+    this.tally(
+      'no-zero-tag',
+      facts.tag.some((b) => b !== 0),
+      `boot ${boot}: all-zero tag`,
+    );
     const markerAt = indexOfBytes(pkg, MARKER_BYTES);
     // Decrypt on the peer, then once more: the second must be refused as a replay.
     let plaintext: Uint8Array | null = null;
@@ -350,6 +347,10 @@ export class History {
 
   /** Record the outcome of a scan of the data disk for bytes that must be gone. */
   scanResult(boot: number, needles: number, hits: readonly string[]): void {
-    this.tally('burned-on-medium', hits.length === 0, `boot ${boot}: ${hits.slice(0, 3).join('; ')} (${hits.length} of ${needles})`);
+    this.tally(
+      'burned-on-medium',
+      hits.length === 0,
+      `boot ${boot}: ${hits.slice(0, 3).join('; ')} (${hits.length} of ${needles})`,
+    );
   }
 }

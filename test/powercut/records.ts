@@ -7,6 +7,8 @@
 /** The host's instructions for one boot. */
 export interface Inbox {
   readonly boot: number;
+  /** Hex seed of all the guest's randomness in this boot (see guest/main.ts). */
+  readonly seed: string;
   /** Hex id of the pad shared with the host's peer. */
   readonly mainPad: string;
   readonly poolMaxBytes: number;
@@ -61,6 +63,7 @@ export interface CheckRecord {
 
 /** Every record the guest writes. */
 export type GuestRecord =
+  | { readonly t: 'ready' }
   | { readonly t: 'hello'; readonly boot: number }
   | CheckRecord
   | { readonly t: 'go'; readonly boot: number }

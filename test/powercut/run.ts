@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ import { CHECK_IDS, History, type Outgoing } from './checks.js';
 import { padRangesOf } from './format.js';
 import { type CheckRecord, type GuestRecord, type Inbox, parseRecords } from './records.js';
 import { type Needle, scanImage } from './scan.js';
-import { boot, DISK_MODES, type DiskMode, probeKvm } from './vm.js';
+import { boot, DISK_MODES, type DiskMode, MACHINE_REV, type MachineOptions, makeSnapshot, probeKvm } from './vm.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const T0 = Date.now();
@@ -81,7 +81,7 @@ interface ModeResult {
   receives: number;
 }
 
-async function runMode(mode: DiskMode, root: string, app: string, accel: 'kvm' | 'tcg'): Promise<ModeResult> {
+async function runMode(mode: DiskMode, machine: MachineOptions, snapshot: string): Promise<ModeResult> {
   const work = mkdtempSync(join(process.env.ONEPAD_POWERCUT_WORK ?? tmpdir(), `onepad-powercut-${mode}-`));
   const stage = join(work, 'stage');
   const peerDir = join(work, 'peer');
@@ -153,6 +153,7 @@ async function runMode(mode: DiskMode, root: string, app: string, accel: 'kvm' |
     }
     const inbox: Inbox = {
       boot: b,
+      seed: bytesToHex(randomBytes(32)),
       mainPad: padId,
       poolMaxBytes: POOL_MAX,
       installSize: INSTALL_SIZE,
@@ -166,17 +167,7 @@ async function runMode(mode: DiskMode, root: string, app: string, accel: 'kvm' |
     writeFileSync(inboxDisk, Buffer.concat([text, Buffer.alloc(512 - (text.length % 512))]));
 
     const start = Date.now();
-    const vm = await boot({
-      kernel: join(root, 'vmlinuz'),
-      initrd: join(root, 'initrd.img'),
-      rootDisk: join(root, 'root.ext4'),
-      appDisk: app,
-      dataDisk,
-      inboxDisk,
-      mode,
-      accel,
-      dir,
-    });
+    const vm = await boot({ ...machine, snapshot, dataDisk, inboxDisk, mode, dir });
     // Where to cut: mostly at a random moment of the workload, sometimes while the checker recovers.
     const duringCheck = !last && rand() < 0.15;
     const runFor = rand() * MAX_RUN_MS;
@@ -248,8 +239,32 @@ async function runMode(mode: DiskMode, root: string, app: string, accel: 'kvm' |
   return result;
 }
 
+/** Install the Debian packages this test needs when a tool is missing (debootstrap: build-root.sh does it). */
+function ensureTools(): void {
+  const need: string[] = [];
+  const has = (cmd: string) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!has('qemu-system-x86_64')) need.push('qemu-system-x86');
+  if (!has('nbdkit')) need.push('nbdkit');
+  if (!has('mkfs.ext4')) need.push('e2fsprogs');
+  if (need.length === 0) return;
+  log(`installing ${need.join(' ')} (apt-get)`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root (debootstrap builds the guest root)');
+  ensureTools();
   const cache = process.env.ONEPAD_POWERCUT_CACHE ?? join(REPO, 'test/powercut/.cache');
   let t = Date.now();
   const rootOut = execFileSync('bash', [join(REPO, 'test/powercut/build-root.sh')], {
@@ -266,12 +281,43 @@ async function main(): Promise<void> {
   const forced = process.env.ONEPAD_POWERCUT_ACCEL;
   const accel =
     forced === 'kvm' || forced === 'tcg' ? forced : (await probeKvm(join(root, 'vmlinuz'), tmpdir())) ? 'kvm' : 'tcg';
-  log(`accelerator: ${accel}${forced ? ' (ONEPAD_POWERCUT_ACCEL)' : ''}; cut-timing seed ${SEED}; ${CUTS} cuts per mode: ${MODES.join(', ')}`);
+  log(
+    `accelerator: ${accel}${forced ? ' (ONEPAD_POWERCUT_ACCEL)' : ''}; cut-timing seed ${SEED}; ${CUTS} cuts per mode: ${MODES.join(', ')}`,
+  );
+  const machine: MachineOptions = {
+    kernel: join(root, 'vmlinuz'),
+    initrd: join(root, 'initrd.img'),
+    rootDisk: join(root, 'root.ext4'),
+    appDisk: app.path,
+    accel,
+  };
+  t = Date.now();
+  const qemuVersion = execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' });
+  const snapKey = createHash('sha256')
+    .update(JSON.stringify(machine))
+    .update(qemuVersion)
+    .update(`machine rev ${MACHINE_REV}`)
+    .digest('hex')
+    .slice(0, 16);
+  const snapshot = join(cache, `snapshot-${snapKey}.state`);
+  let snapCached = true;
+  if (!existsSync(snapshot)) {
+    snapCached = false;
+    const dir = mkdtempSync(join(tmpdir(), 'onepad-powercut-snapshot-'));
+    log(`booting the guest cold to save its state (${accel}; under TCG this takes minutes)`);
+    await makeSnapshot(machine, dir, snapshot, 20 * 60_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const snapS = (Date.now() - t) / 1000;
+  log(`snapshot ${snapCached ? 'cached' : 'made'} in ${snapS.toFixed(1)} s`);
   const results: ModeResult[] = [];
-  for (const m of MODES) results.push(await runMode(m, root, app.path, accel));
+  for (const m of MODES) results.push(await runMode(m, machine, snapshot));
 
   process.stdout.write('\n== power-cut figures\n');
-  process.stdout.write(`root fs: ${rootS.toFixed(1)} s, app disk: ${appS.toFixed(1)} s (${app.cached ? 'cached' : 'built'})\n`);
+  process.stdout.write(
+    `root fs: ${rootS.toFixed(1)} s, app disk: ${appS.toFixed(1)} s (${app.cached ? 'cached' : 'built'}), ` +
+      `cold boot to saved state: ${snapS.toFixed(1)} s (${snapCached ? 'cached' : 'made'}); accelerator ${accel}\n`,
+  );
   let bad = false;
   for (const r of results) {
     process.stdout.write(
@@ -291,4 +337,6 @@ async function main(): Promise<void> {
   process.exitCode = bad ? 1 : 0;
 }
 
+// On a signal, exit through process.exit so every qemu and nbdkit is killed by its exit handler.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(130));
 await main();

@@ -9,7 +9,8 @@
  * is written to the virtio-serial port right after the engine returns it: that is the moment it leaves the device.
  * Records are JSON lines (see ../records.ts).
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -20,14 +21,45 @@ import { DeviceEngine } from '../../../device/engine.js';
 import { OnepadError } from '../../../device/errors.js';
 import { Ledger } from '../../../device/ledger/ledger.js';
 import { openLedgerDb } from '../../../device/ledger/open.js';
-import { installPad, newPadId } from '../../../device/pads.js';
+import { installPad } from '../../../device/pads.js';
 import { Filler } from '../../../hrng/filler.js';
 import { EntropyPool } from '../../../hrng/pool.js';
 import { SimSource } from '../../../hrng/sim-source.js';
 import type { CheckRecord, Inbox, PadFact } from '../records.js';
 
-const [portPath, inboxPath, dataDir] = process.argv.slice(2) as [string, string, string];
+const [portPath] = process.argv.slice(2) as [string];
+const DATA_DEV = '/dev/vdc';
+const INBOX_DEV = '/dev/vdd';
+const dataDir = '/data/onepad';
 const port = openSync(portPath, 'w');
+
+/**
+ * Randomness for the workload from the host's seed in the inbox: every boot restores the same saved machine, so
+ * the kernel's and OpenSSL's generators start from the same state each time and would repeat themselves.
+ */
+class SeededRandom {
+  private counter = 0;
+  constructor(private readonly seed: string) {}
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let off = 0; off < n; off += 32) {
+      const h = createHash('sha256')
+        .update(`${this.seed}/${this.counter++}`)
+        .digest();
+      out.set(h.subarray(0, Math.min(32, n - off)), off);
+    }
+    return out;
+  }
+  /** An integer in [lo, hi). */
+  int(lo: number, hi: number): number {
+    const b = this.bytes(4);
+    return (
+      lo +
+      (((((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0) %
+        (hi - lo))
+    );
+  }
+}
 
 /** Write one record to the port; `ms` is the guest program's uptime. */
 function emit(rec: Record<string, unknown>): void {
@@ -122,9 +154,9 @@ function check(inbox: Inbox): { engine: DeviceEngine } | null {
 
 const MARKER = 'ONEPAD-POWERCUT-CLEARTEXT';
 
-function plaintextFor(boot: number, n: number): Uint8Array {
+function plaintextFor(rnd: SeededRandom, boot: number, n: number): Uint8Array {
   const head = `${MARKER} boot=${boot} seq=${n} `;
-  const len = head.length + randomInt(1, 400);
+  const len = head.length + rnd.int(1, 400);
   const out = new Uint8Array(len);
   out.set(new TextEncoder().encode(head));
   for (let i = head.length; i < len; i++) out[i] = 0x61 + (i % 26);
@@ -132,6 +164,7 @@ function plaintextFor(boot: number, n: number): Uint8Array {
 }
 
 async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
+  const rnd = new SeededRandom(inbox.seed);
   const layout = dataDirLayout(dataDir);
   const db = openLedgerDb(layout.ledger);
   const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
@@ -141,7 +174,7 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
     if (filling || pool.free() < 4 * inbox.installSize) return;
     // A source is closed at the end of a run: each run gets a new one, seeded afresh (never the same bytes twice).
     const filler = new Filler({
-      sources: [new SimSource({ seed: bytesToHex(randomBytes(16)) })],
+      sources: [new SimSource({ seed: bytesToHex(rnd.bytes(16)) })],
       pool,
       chunkBytes: 4096,
     });
@@ -161,10 +194,10 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
   emit({ t: 'go', boot: inbox.boot });
   for (;;) {
     fill();
-    const r = randomInt(10);
+    const r = rnd.int(0, 10);
     try {
       if (r < 5) {
-        const pt = plaintextFor(inbox.boot, sent++);
+        const pt = plaintextFor(rnd, inbox.boot, sent++);
         const res = await engine.package('peer', pt);
         emit({ t: 'pkg', hex: bytesToHex(res.package) });
       } else if (r < 8) {
@@ -179,7 +212,7 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
           }
         }
       } else if (pool.available() >= inbox.installSize) {
-        const padId = newPadId();
+        const padId = bytesToHex(rnd.bytes(16));
         const contact = `inst ${inbox.boot} ${installs++}`;
         emit({ t: 'install', padId, contact });
         const start = pool.counters().consumed;
@@ -202,8 +235,23 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
   }
 }
 
-const inbox = readInbox(inboxPath);
+// Loaded: the host saves the machine here, and every boot starts from this point with its own disks plugged in.
+emit({ t: 'ready' });
+while (!existsSync('/sys/block/vdd')) await new Promise((r) => setTimeout(r, 5));
+const inbox = readInbox(INBOX_DEV);
 emit({ t: 'hello', boot: inbox.boot });
+try {
+  execFileSync('mount', ['-t', 'ext4', '-o', 'noatime', DATA_DEV, '/data'], { stdio: 'pipe' });
+} catch (e) {
+  emit({
+    t: 'check',
+    boot: inbox.boot,
+    ok: false,
+    error: `data disk does not mount: ${String((e as { stderr?: Buffer }).stderr ?? e).slice(0, 200)}`,
+  });
+  emit({ t: 'done' });
+  process.exit(0);
+}
 const opened = check(inbox);
 if (opened) {
   if (inbox.checkOnly) {

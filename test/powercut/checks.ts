@@ -155,11 +155,14 @@ export class History {
     return out;
   }
 
-  /** The pad installs begun so far whose pad must be absent now, given a check (for the disk scan). */
+  /** The drawn bytes of pad installs begun before `check` whose pad it says is absent (for the disk scan). */
   absentDraws(check: CheckRecord): Uint8Array[] {
     const present = new Set(check.pads.map((p) => p.padId));
     const out: Uint8Array[] = [];
-    for (const i of this.installs.values()) if (i.drawHex && !present.has(i.padId)) out.push(hexToBytes(i.drawHex));
+    // Only installs begun before this check: one begun after it, in the same boot, is not in its report.
+    for (const i of this.installs.values()) {
+      if (i.boot < check.boot && i.drawHex && !present.has(i.padId)) out.push(hexToBytes(i.drawHex));
+    }
     return out;
   }
 

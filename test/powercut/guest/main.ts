@@ -11,7 +11,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { parseConfig } from '../../../device/config/config.js';
@@ -21,6 +32,7 @@ import { DeviceEngine } from '../../../device/engine.js';
 import { OnepadError } from '../../../device/errors.js';
 import { Ledger } from '../../../device/ledger/ledger.js';
 import { openLedgerDb } from '../../../device/ledger/open.js';
+import { createPadPair } from '../../../device/pad-pair.js';
 import { installPad } from '../../../device/pads.js';
 import { Filler } from '../../../hrng/filler.js';
 import { EntropyPool } from '../../../hrng/pool.js';
@@ -30,7 +42,9 @@ import type { CheckRecord, Inbox, PadFact } from '../records.js';
 const [portPath] = process.argv.slice(2) as [string];
 const DATA_DEV = '/dev/vdc';
 const INBOX_DEV = '/dev/vdd';
-const dataDir = '/data/onepad';
+let dataDir = '/data/onepad';
+/** While warming up (before the machine is saved) nothing is reported. */
+let muted = false;
 const port = openSync(portPath, 'w');
 
 /**
@@ -63,6 +77,7 @@ class SeededRandom {
 
 /** Write one record to the port; `ms` is the guest program's uptime. */
 function emit(rec: Record<string, unknown>): void {
+  if (muted) return;
   const line = `${JSON.stringify({ ...rec, ms: Math.round(performance.now()) })}\n`;
   writeSync(port, line);
 }
@@ -163,15 +178,16 @@ function plaintextFor(rnd: SeededRandom, boot: number, n: number): Uint8Array {
   return out;
 }
 
-async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
+async function workload(inbox: Inbox, engine: DeviceEngine, maxOps = Number.POSITIVE_INFINITY): Promise<void> {
   const rnd = new SeededRandom(inbox.seed);
   const layout = dataDirLayout(dataDir);
   const db = openLedgerDb(layout.ledger);
   const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
   const installLedger = Ledger.open(layout.ledger);
   let filling: Promise<unknown> | null = null;
+  const stop = new AbortController();
   const fill = () => {
-    if (filling || pool.free() < 4 * inbox.installSize) return;
+    if (filling || stop.signal.aborted || pool.free() < 4 * inbox.installSize) return;
     // A source is closed at the end of a run: each run gets a new one, seeded afresh (never the same bytes twice).
     const filler = new Filler({
       sources: [new SimSource({ seed: bytesToHex(rnd.bytes(16)) })],
@@ -179,7 +195,7 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
       chunkBytes: 4096,
     });
     filling = filler
-      .run()
+      .run({ signal: stop.signal })
       .then((r) => {
         if (r.state === 'failed') emit({ t: 'err', where: 'fill', code: errCode(r.error) });
       })
@@ -192,7 +208,7 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
   let next = 0;
   let installs = 0;
   emit({ t: 'go', boot: inbox.boot });
-  for (;;) {
+  for (let op = 0; op < maxOps; op++) {
     fill();
     const r = rnd.int(0, 10);
     try {
@@ -233,9 +249,64 @@ async function workload(inbox: Inbox, engine: DeviceEngine): Promise<never> {
     }
     await new Promise((res) => setImmediate(res));
   }
+  stop.abort();
+  await filling;
+  pool.close();
+  db.close();
+  installLedger.close();
+  engine.close();
 }
 
-// Loaded: the host saves the machine here, and every boot starts from this point with its own disks plugged in.
+/**
+ * Run the checker and the workload on a throw-away data dir in /tmp (tmpfs) before the machine is saved, so that
+ * every restored boot starts with the engine's code already compiled: under TCG a cold V8 takes seconds per path.
+ */
+async function warmUp(): Promise<void> {
+  const root = '/tmp/warm';
+  rmSync(root, { recursive: true, force: true });
+  const { padId } = createPadPair({
+    dirA: join(root, 'a'),
+    dirB: join(root, 'b'),
+    nameA: 'device',
+    nameB: 'peer',
+    size: 1 << 20,
+    source: { kind: 'seeded', seed: 'warm-up' },
+  });
+  const peer = DeviceEngine.open({ config: parseConfig({ dataDir: join(root, 'b') }), confirmer: autoApprove });
+  const packages: { id: number; hex: string }[] = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await peer.package('device', new TextEncoder().encode(`warm ${i}`));
+    packages.push({ id: i, hex: bytesToHex(r.package) });
+  }
+  peer.close();
+  const inbox: Inbox = {
+    boot: -1,
+    seed: 'warm-up',
+    mainPad: padId,
+    poolMaxBytes: 128 << 10,
+    installSize: 4096,
+    packages,
+  };
+  muted = true;
+  dataDir = join(root, 'a');
+  for (let round = 0; round < 3; round++) {
+    const opened = check(inbox);
+    if (opened) await workload(inbox, opened.engine, 150);
+  }
+  muted = false;
+  dataDir = '/data/onepad';
+  rmSync(root, { recursive: true, force: true });
+}
+
+await warmUp();
+// Less for the saved state to hold: page cache that nothing maps.
+execFileSync('sync');
+try {
+  writeFileSync('/proc/sys/vm/drop_caches', '3');
+} catch {
+  // not in the VM (a run on the host for debugging)
+}
+// Warm: the host saves the machine here, and every boot starts from this point with its own disks plugged in.
 emit({ t: 'ready' });
 while (!existsSync('/sys/block/vdd')) await new Promise((r) => setTimeout(r, 5));
 const inbox = readInbox(INBOX_DEV);

@@ -9,12 +9,14 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../device/config/config.js';
 import { autoApprove } from '../../device/confirm.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { createPadPair } from '../../device/pad-pair.js';
-import { History, MARKER, type Outgoing } from './checks.js';
+import { History, MARKER, type Outgoing, RangeSet } from './checks.js';
+import { padRangesOf } from './format.js';
 import type { CheckRecord, GuestRecord } from './records.js';
 import { scanImage } from './scan.js';
 
@@ -199,5 +201,56 @@ describe('power-cut checks', () => {
     expect(scanImage(img, [{ what: 'burned', bytes: needle }]).hits).toHaveLength(1);
     writeFileSync(img, new Uint8Array(1 << 16));
     expect(scanImage(img, [{ what: 'burned', bytes: needle }]).hits).toHaveLength(0);
+  });
+});
+
+describe('RangeSet', () => {
+  it('finds an overlap exactly when a naive scan does', () => {
+    const range = fc.tuple(fc.nat(1000), fc.integer({ min: 1, max: 50 })).map(([s, n]) => ({ start: s, end: s + n }));
+    fc.assert(
+      fc.property(fc.array(range, { maxLength: 60 }), fc.array(range, { maxLength: 20 }), (adds, queries) => {
+        const set = new RangeSet();
+        const kept: { start: number; end: number }[] = [];
+        const meets = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+          a.start < b.end && b.start < a.end;
+        for (const r of adds) {
+          const naive = kept.some((k) => meets(k, r));
+          expect(set.overlap(r) !== null).toBe(naive);
+          if (!naive) {
+            set.add(r);
+            kept.push(r);
+          }
+        }
+        for (const q of queries) expect(set.overlap(q) !== null).toBe(kept.some((k) => meets(k, q)));
+      }),
+    );
+  });
+});
+
+describe('padRangesOf (the one wire-format-specific part)', () => {
+  it('says a v1 package uses a 32-byte key slot then L stream bytes, adjacent and inside the segment', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'onepad-powercut-format-'));
+    try {
+      createPadPair({
+        dirA: join(d, 'a'),
+        dirB: join(d, 'b'),
+        nameA: 'device',
+        nameB: 'peer',
+        size: 4096,
+        source: { kind: 'seeded', seed: 'format' },
+      });
+      const e = open(join(d, 'a'));
+      const p1 = padRangesOf((await e.package('peer', new Uint8Array(10))).package);
+      const p2 = padRangesOf((await e.package('peer', new Uint8Array(5))).package);
+      e.close();
+      expect(p1.uses).toEqual([
+        { kind: 'key', start: 0, end: 32 },
+        { kind: 'stream', start: 32, end: 42 },
+      ]);
+      expect(p2.uses[0]).toEqual({ kind: 'key', start: 42, end: 74 });
+      expect(p1.tag).toHaveLength(16);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

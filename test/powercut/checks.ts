@@ -348,6 +348,11 @@ export class History {
     this.maxDrawEnd = Math.max(this.maxDrawEnd, r.end);
   }
 
+  /** The guest program stopped by itself before reporting a check (it crashed at start-up). */
+  guestStopped(boot: number): void {
+    this.tally('ledger-opens', false, `boot ${boot}: the guest program stopped before its check`);
+  }
+
   /** Record the outcome of a scan of the data disk for bytes that must be gone. */
   scanResult(boot: number, needles: number, hits: readonly string[]): void {
     this.tally(

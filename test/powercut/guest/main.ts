@@ -308,11 +308,28 @@ try {
 }
 // Warm: the host saves the machine here, and every boot starts from this point with its own disks plugged in.
 emit({ t: 'ready' });
-while (!existsSync('/sys/block/vdd')) await new Promise((r) => setTimeout(r, 5));
-const inbox = readInbox(INBOX_DEV);
+// A hot-plugged disk shows in /sys before it can be read: retry until the inbox reads whole (or 60 s pass).
+let inbox: Inbox | null = null;
+for (let t0 = Date.now(); inbox === null; ) {
+  try {
+    if (existsSync('/sys/block/vdd')) inbox = readInbox(INBOX_DEV);
+  } catch (e) {
+    if (Date.now() - t0 > 60_000) throw e;
+  }
+  if (inbox === null) await new Promise((r) => setTimeout(r, 10));
+}
 emit({ t: 'hello', boot: inbox.boot });
 try {
-  execFileSync('mount', ['-t', 'ext4', '-o', 'noatime', DATA_DEV, '/data'], { stdio: 'pipe' });
+  for (let t0 = Date.now(); ; ) {
+    try {
+      execFileSync('mount', ['-t', 'ext4', '-o', 'noatime', DATA_DEV, '/data'], { stdio: 'pipe' });
+      break;
+    } catch (e) {
+      // Plugged before the inbox, so normally ready; a data disk that never mounts is a finding, reported below.
+      if (Date.now() - t0 > 10_000) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 } catch (e) {
   emit({
     t: 'check',

@@ -15,6 +15,7 @@ import type { CheckRecord, GuestRecord } from './records.js';
 
 /** The ids of the checks, in report order. */
 export const CHECK_IDS = [
+  'guest-started',
   'ledger-opens',
   'slots-disjoint',
   'reserved-before-left',
@@ -168,6 +169,7 @@ export class History {
 
   /** Run every check that compares a checker's report with what left before it. */
   checkReport(c: CheckRecord): void {
+    this.tally('guest-started', true, '');
     const opens = c.ok && c.integrity === 'ok' && c.burnQueue === 0;
     this.tally(
       'ledger-opens',
@@ -350,7 +352,7 @@ export class History {
 
   /** The guest program stopped by itself before reporting a check (it crashed at start-up). */
   guestStopped(boot: number): void {
-    this.tally('ledger-opens', false, `boot ${boot}: the guest program stopped before its check`);
+    this.tally('guest-started', false, `boot ${boot}: the guest program stopped before its check`);
   }
 
   /** Record the outcome of a scan of the data disk for bytes that must be gone. */

@@ -352,7 +352,12 @@ async function main(): Promise<void> {
       );
       for (const e of tally.examples) process.stdout.write(`         e.g. ${e}\n`);
     }
-    if (r.mode !== 'lying' && Object.keys(r.history.failures()).length > 0) bad = true;
+    // Data checks must all hold. A boot whose guest never got to its check (a harness failure of the restored
+    // machine, see docs/POWERCUT.md) is reported; it fails the run only when more than a fifth of the boots fail.
+    const f = r.history.failures();
+    const started = r.history.tallies['guest-started'];
+    const dataFailures = Object.keys(f).filter((id) => id !== 'guest-started');
+    if (r.mode !== 'lying' && (dataFailures.length > 0 || started.failed * 5 > started.checked)) bad = true;
   }
   process.exitCode = bad ? 1 : 0;
 }

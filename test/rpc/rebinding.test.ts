@@ -181,12 +181,14 @@ describe('the host client', () => {
 describe('an IPv6 link address', () => {
   it('is named in brackets, in any spelling of the same address; without brackets or port it is refused', async () => {
     const six = { link: { address: '::1', peer: '::1' }, engine: { maxMessageLength: 512 } };
+    // A pair of its own: the suite's bob already holds his data dir (one process, one engine per data dir).
+    const own = makePair(8192, 'ipv6');
     const app = build({
-      engine: pair.openB({ confirmer: new ScriptedConfirmer('denied') }, six),
-      config: pair.configB(six),
+      engine: own.openB({ confirmer: new ScriptedConfirmer('denied') }, six),
+      config: own.configB(six),
     });
     try {
-      const p = (await listen(app, pair.configB(six).link, { simulated: false, port: 0 })).port;
+      const p = (await listen(app, own.configB(six).link, { simulated: false, port: 0 })).port;
       const send = (host: string) =>
         rawRequest(p, rawPost('/unpackage', host, JSON.stringify({ package: 'AAAA' })), { host: '::1' });
       expectCode(await send(`[::1]:${p}`), 'MALFORMED');
@@ -205,6 +207,7 @@ describe('an IPv6 link address', () => {
       await expect(r).rejects.toMatchObject({ code: 'MALFORMED' });
     } finally {
       await app.close();
+      own.cleanup();
     }
   });
 });

@@ -96,7 +96,7 @@ describe('one process per data dir', () => {
     pair = makePair(4096);
     const p = pair;
     const openers: Promise<ChildRun>[] = [];
-    const sender = child(['send', p.dirA, '6', '400'], (line) => {
+    const sender = child(['send', p.dirA, '6', '2500'], (line) => {
       // Each package line (and the ready line) comes while the sender holds the lock: try to open it then.
       if (openers.length < 6) {
         openers.push(child(['open', p.dirA]), child(['list', p.dirA]));

@@ -262,8 +262,10 @@ export async function runAbuser(o: AbuserOptions): Promise<AbuserResult> {
         );
         const oc = outcome(a);
         count(nameAttempts, oc);
-        // A send that was refused only after registering (full, rate) still registered the name.
-        if (a.status === 200 || (oc.startsWith('RELAY_') && !oc.endsWith(':names'))) names.push(me);
+        // A send refused only after registering (a full queue, the byte rate) still registered the name; one refused
+        // by the name limit, or by the source's send limit before its body was read, registered nothing.
+        const before = oc.endsWith(':names') || oc.endsWith(':source');
+        if (a.status === 200 || (oc.startsWith('RELAY_') && !before)) names.push(me);
         if (a.status === 200) count(sends, 'ok');
       } else {
         const me = names[n++ % names.length] as { name: string; token: string };

@@ -23,7 +23,7 @@ describe('onepad chat in a terminal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onepad-chattty-'));
     dirs.push(dir);
     // Nothing listens on port 9 of loopback: the chat only starts, prompts, and is told to quit.
-    const cmd = `${process.execPath} --import tsx device/cli/main.ts chat --name alice --relay http://127.0.0.1:9 --device http://127.0.0.1:9 --state ${join(dir, 's.json')} --poll-ms 0`;
+    const cmd = `${process.execPath} --import tsx device/service/main.ts chat --name alice --relay http://127.0.0.1:9 --device http://127.0.0.1:9 --state ${join(dir, 's.json')} --poll-ms 0`;
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

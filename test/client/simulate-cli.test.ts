@@ -23,7 +23,7 @@ function simulate(): { child: ChildProcess; out: () => string; exit: Promise<num
   dirs.push(dir);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'device/cli/main.ts', 'simulate', '--pair-by-hand', '--fresh', '--dir', dir],
+    ['--import', 'tsx', 'device/service/main.ts', 'simulate', '--pair-by-hand', '--fresh', '--dir', dir],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);

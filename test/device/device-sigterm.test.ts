@@ -60,7 +60,7 @@ describe('onepad device and SIGTERM', () => {
     );
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'device/cli/main.ts', 'device', '--config', config, '--sim'],
+      ['--import', 'tsx', 'device/service/main.ts', 'device', '--config', config, '--sim'],
       {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],

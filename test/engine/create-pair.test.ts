@@ -40,7 +40,7 @@ function rows(dir: string) {
 }
 
 function startCli(args: string[]): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'device/service/main.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -133,7 +133,7 @@ describe('create-pair', () => {
       expect(rows(d)).toEqual([]);
       expect(padsOf(d).every((f) => f.endsWith('.burn'))).toBe(true);
       expect(listBurning(join(d, 'pads')).length).toBe(1);
-      const burn = spawnSync(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', 'pad', 'burn', '--dir', d], {
+      const burn = spawnSync(process.execPath, ['--import', 'tsx', 'device/service/main.ts', 'pad', 'burn', '--dir', d], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 180_000,

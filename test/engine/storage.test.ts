@@ -21,7 +21,7 @@ describe('storage plan (statfs)', () => {
   });
 
   it('the CLI tells the owner the largest pool and pad and how long the pool takes to fill', () => {
-    const r = runTs('device/cli/main.ts', ['pad', 'storage', '--dir', join(root, 'd'), '--rate', '1M']);
+    const r = runTs('device/service/main.ts', ['pad', 'storage', '--dir', join(root, 'd'), '--rate', '1M']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^free .* of .*\nlargest pool .*\nlargest pad .*\nthe pool fills in .* at 1\.0 MB\/s\n$/);
     rmSync(root, { recursive: true, force: true });

@@ -30,8 +30,6 @@ import { autoApprove } from '../../../device/confirm.js';
 import { dataDirLayout } from '../../../device/data-dir.js';
 import { DeviceEngine } from '../../../device/engine.js';
 import { OnepadError } from '../../../device/errors.js';
-import { Ledger } from '../../../device/ledger/ledger.js';
-import { openLedgerDb } from '../../../device/ledger/open.js';
 import { createPadPair } from '../../../device/pad-pair.js';
 import { installPad } from '../../../device/pads.js';
 import { Filler } from '../../../hrng/filler.js';
@@ -122,7 +120,8 @@ function check(inbox: Inbox): { engine: DeviceEngine } | null {
     return null;
   }
   try {
-    const db = openLedgerDb(layout.ledger);
+    // The engine holds the data dir's exclusive lock: its own connection is the only one there is.
+    const db = engine.ledger.db;
     const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
       .map((r) => r.integrity_check)
       .join(';');
@@ -130,7 +129,6 @@ function check(inbox: Inbox): { engine: DeviceEngine } | null {
     const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
     const counters = pool.counters();
     pool.close();
-    db.close();
     const pads: PadFact[] = engine.pads().map((p) => {
       const path = join(layout.pads, `${p.padId}.pad`);
       const exists = existsSync(path);
@@ -182,9 +180,10 @@ function plaintextFor(rnd: SeededRandom, boot: number, n: number): Uint8Array {
 async function workload(inbox: Inbox, engine: DeviceEngine, maxOps = Number.POSITIVE_INFINITY): Promise<void> {
   const rnd = new SeededRandom(inbox.seed);
   const layout = dataDirLayout(dataDir);
-  const db = openLedgerDb(layout.ledger);
+  // One connection to the ledger, the engine's (it holds the data dir's exclusive lock).
+  const db = engine.ledger.db;
   const pool = EntropyPool.open({ db, path: layout.pool, maxBytes: inbox.poolMaxBytes });
-  const installLedger = Ledger.open(layout.ledger);
+  const installLedger = engine.ledger;
   let filling: Promise<unknown> | null = null;
   const stop = new AbortController();
   const fill = () => {
@@ -253,8 +252,6 @@ async function workload(inbox: Inbox, engine: DeviceEngine, maxOps = Number.POSI
   stop.abort();
   await filling;
   pool.close();
-  db.close();
-  installLedger.close();
   engine.close();
 }
 

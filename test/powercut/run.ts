@@ -23,6 +23,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseConfig } from '../../device/config/config.js';
 import { autoApprove } from '../../device/confirm.js';
 import { DeviceEngine } from '../../device/engine.js';
+import type { ByteRange } from '../../device/engine-types.js';
 import { createPadPair } from '../../device/pad-pair.js';
 import { fillSeeded, seededKey } from '../../device/seeded.js';
 import { buildAppDisk } from './app-disk.js';
@@ -138,12 +139,12 @@ async function runMode(mode: DiskMode, machine: MachineOptions, snapshot: string
       const text = new TextEncoder().encode(`peer message ${nextId} ${'x'.repeat(Math.floor(rand() * 300))}`);
       const res = await peer.package('device', text);
       const f = padRangesOf(res.package, layoutOf);
-      const start = Math.min(...f.uses.map((u) => u.start));
-      const end = Math.max(...f.uses.map((u) => u.end));
+      // The ledger records a received message's stream range (its key slot by index): that is what must be durable.
+      const stream = f.uses.find((u) => u.kind === 'stream') as ByteRange;
       const o: Outgoing = {
         id: nextId++,
         hex: bytesToHex(res.package),
-        range: { start, end },
+        range: { start: stream.start, end: stream.end },
         sha: createHash('sha256').update(text).digest('hex'),
       };
       outgoing.set(o.id, o);
@@ -230,7 +231,15 @@ async function runMode(mode: DiskMode, machine: MachineOptions, snapshot: string
       const main = check.pads.find((p) => p.padId === padId);
       const needles: Needle[] = [];
       if (main) {
-        needles.push({ what: 'used pad bytes', bytes: pad.subarray(0, Math.floor(main.cursor / 32) * 32) });
+        // Side A's used bytes (wire v2): key slots [0, 32·sendIndex) and stream [32·kA, cursor). The unused key
+        // slots between them are still pad, so they are not looked for.
+        const keysEnd = 32 * layoutOf(padId).keySlotsA;
+        needles.push({ what: 'used key slots', bytes: pad.subarray(0, 32 * main.sendIndex) });
+        const streamStart = Math.ceil(keysEnd / 32) * 32;
+        const streamEnd = Math.floor(main.cursor / 32) * 32;
+        if (streamEnd > streamStart) {
+          needles.push({ what: 'used key stream', bytes: pad.subarray(streamStart, streamEnd) });
+        }
         for (const [s, e] of check.received) {
           const a = Math.ceil(s / 32) * 32;
           if (Math.floor(e / 32) * 32 > a) {

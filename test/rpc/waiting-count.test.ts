@@ -33,6 +33,9 @@ describe('the waiting count reaches the confirm screen', () => {
     const app = service.server;
     const send = (text: string) =>
       app.inject({
+        // The link server answers only a Host naming its own address and port (issue 14); inject has no socket,
+        // so the port is the configured one.
+        authority: `127.0.0.1:${config.link.port}`,
         method: 'POST',
         url: '/package',
         headers: { 'content-type': 'application/json' },

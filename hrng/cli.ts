@@ -328,7 +328,8 @@ const STATUS_OPTIONS = {
 function statusCommand(): Command {
   return {
     name: 'status',
-    usage: "hrng status [--config FILE | --data-dir DIR] [--json]   the pool, the latch and every health test's counters",
+    usage:
+      "hrng status [--config FILE | --data-dir DIR] [--json]   the pool, the latch and every health test's counters",
     options: STATUS_OPTIONS,
     example: 'hrng status --data-dir /var/lib/onepad --json',
     async run(ctx) {

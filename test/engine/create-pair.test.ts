@@ -133,11 +133,15 @@ describe('create-pair', () => {
       expect(rows(d)).toEqual([]);
       expect(padsOf(d).every((f) => f.endsWith('.burn'))).toBe(true);
       expect(listBurning(join(d, 'pads')).length).toBe(1);
-      const burn = spawnSync(process.execPath, ['--import', 'tsx', 'device/service/main.ts', 'pad', 'burn', '--dir', d], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        timeout: 180_000,
-      });
+      const burn = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'device/service/main.ts', 'pad', 'burn', '--dir', d],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 180_000,
+        },
+      );
       expect(burn.status, burn.stderr).toBe(0);
       expect(burn.stderr).toMatch(/burn: .* of .*MB\/s, .* left/);
       expect(padsOf(d)).toEqual([]);

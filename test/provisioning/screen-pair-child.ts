@@ -55,7 +55,8 @@ try {
   out({ step: 'compare', fingerprint });
   await holdButton(screen, 'match', 500);
   // The owner names the new contact: Save keeps the suggestion, the peer device's own name.
-  await waitForScreen(screen, 'keyboard', 20_000);
+  // The keyboard comes once both owners held Match: the other device may be slower on a loaded machine.
+  await waitForScreen(screen, 'keyboard', 45_000);
   await holdButton(screen, 'submit', 20);
   await waitForScreen(screen, 'home', 20_000);
   // The peer's INSTALLED may still be in flight: wait for the pairing to finish (stopping earlier would abort it).

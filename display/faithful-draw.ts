@@ -180,44 +180,6 @@ export function drawFaithfulTitle(p: Painter, id: string, text: string, box: Box
 }
 
 /**
- * Draw a single line of text (a title with a contact name) faithfully, cut with a `…` marker when wider than
- * `maxWidth`, clipped to its box. Escapes and highlights are drawn as in a message.
- */
-export function drawFaithfulLine(
-  p: Painter,
-  id: string,
-  text: string,
-  x: number,
-  y: number,
-  size: number,
-  maxWidth: number,
-) {
-  let cells = faithfulCells(text).cells.filter((c) => c.kind !== 'newline');
-  const total = cells.reduce((a, c) => a + cellWidth(p, c, size), 0);
-  const cut = total > maxWidth;
-  if (cut) {
-    const room = maxWidth - measure(p, sansFont(size), '…');
-    let wsum = 0;
-    let n = 0;
-    while (n < cells.length && wsum + cellWidth(p, cells[n]!, size) <= room) wsum += cellWidth(p, cells[n++]!, size);
-    cells = cells.slice(0, n);
-  }
-  p.ctx.save();
-  p.ctx.beginPath();
-  // Room above for the tallest glyphs (0.14 em over the ascent in DejaVu Sans), none beyond the line.
-  const head = Math.round(size * 0.25);
-  p.ctx.rect(x, y - head, maxWidth, Math.ceil(size * 1.3) + head);
-  p.ctx.clip();
-  const end = drawCells(p, id, cells, x, y, size);
-  if (cut) {
-    p.ctx.font = sansFont(size);
-    p.ctx.fillStyle = FAITHFUL_COLORS.marker;
-    p.ctx.fillText('…', Math.round(end), Math.round(y));
-  }
-  p.ctx.restore();
-}
-
-/**
  * The warning for a text's notes, as lines that fit `width` (at most `maxLines`, the last cut with `…`), or no
  * lines when there is nothing to warn about. It counts escapes, letters from another script within a word,
  * added accents and right-to-left letters, and names the tints of other scripts.

@@ -3,7 +3,7 @@ import type { Layout } from '../layout.js';
 import { SLOT_KEYS } from '../layout.js';
 import { COLORS, type Painter } from '../paint.js';
 import type { Box, ScreenState } from '../screen-types.js';
-import { decodeMessage, paginate, wrapText } from '../text.js';
+import { decodeMessage, wrapText } from '../text.js';
 
 /** Where a screen's own content goes: below the band, beside or above the controls. */
 export function contentBox(l: Layout): Box {
@@ -127,19 +127,6 @@ export function drawTitle(p: Painter, text: string, box: Box): number {
   return drawFaithfulTitle(p, 'title', text, box, p.layout.title);
 }
 
-/** A message laid out in pages for a box. */
-export interface PagedText {
-  readonly pages: string[][];
-  readonly lineHeight: number;
-}
-
-/** Wrap and page a text for a box of the given size. */
-export function pageText(p: Painter, text: string, w: number, h: number, size: number, mono = false): PagedText {
-  const lineHeight = Math.round(size * 1.3);
-  const lines = wrapText(text, w, (s) => p.measure(s, size, mono));
-  return { pages: paginate(lines, Math.floor(h / lineHeight)), lineHeight };
-}
-
 /** A message decoded for display and laid out in faithful pages (display/faithful.ts). */
 export interface PagedMessage extends FaithfulPages {
   /** True when the bytes were not UTF-8 and are shown as hex. */
@@ -186,16 +173,6 @@ export function drawMessagePage(p: Painter, id: string, box: Box, paged: PagedMe
  */
 export function forgetMessageLayout(message: Uint8Array): void {
   pagedMemo.delete(message);
-}
-
-/** Draw one page of a paged text in a panel; text ids are `${id}.0`, `${id}.1`, ... */
-export function drawPage(p: Painter, id: string, box: Box, paged: PagedText, page: number, size: number): void {
-  p.rect(box, COLORS.panel);
-  const pad = Math.max(2, Math.round(p.layout.margin / 2));
-  const lines = paged.pages[Math.min(page, paged.pages.length - 1)] ?? [];
-  lines.forEach((line, i) => {
-    p.text(`${id}.${i}`, line, box.x + pad, box.y + pad + i * paged.lineHeight, { size });
-  });
 }
 
 /** Seconds left before `deadline`, rounded up. */

@@ -14,7 +14,14 @@ import { type PageServer, startPageServer } from '../../device/service/simulator
 import { startWorld, type World } from '../../device/service/simulator/world.js';
 import { charButton } from '../../display/keyboard.js';
 import { LinkClient } from '../../rpc/client.js';
-import { buttonOnPage, hasChromium, launchChromium, screenOnPage, waitForScreenOnPage } from '../helpers/browser.js';
+import {
+  buttonOnPage,
+  hasChromium,
+  holdOnPageUntilLeft,
+  launchChromium,
+  screenOnPage,
+  waitForScreenOnPage,
+} from '../helpers/browser.js';
 
 let root: string;
 let worldStarting: Promise<World>;
@@ -33,14 +40,6 @@ async function click(p: Page, device: string, id: string): Promise<void> {
   const at = await buttonOnPage(p, device, id);
   await p.mouse.click(at.x, at.y);
   await p.waitForTimeout(60);
-}
-
-async function hold(p: Page, device: string, id: string, ms: number): Promise<void> {
-  const at = await buttonOnPage(p, device, id);
-  await p.mouse.move(at.x, at.y);
-  await p.mouse.down();
-  await p.waitForTimeout(ms);
-  await p.mouse.up();
 }
 
 /** Type on the page's keyboard by clicking its keys, switching ABC / abc / 123 as needed. */
@@ -97,7 +96,7 @@ describe.skipIf(!hasChromium)('pairing with naming in the simulator page (chromi
 
   it('each owner names the other on the page; the confirm screen shows the name; the message arrives', async () => {
     for (const d of ['alice', 'bob']) await waitForScreenOnPage(page, d, 'pairing-compare', 60_000);
-    for (const d of ['alice', 'bob']) await hold(page, d, 'match', 1100);
+    for (const d of ['alice', 'bob']) await holdOnPageUntilLeft(page, d, 'match', 'pairing-compare');
     for (const d of ['alice', 'bob']) {
       const shown = await waitForScreenOnPage(page, d, 'keyboard');
       expect(shown).toContain(d === 'alice' ? 'bob' : 'alice');
@@ -124,7 +123,7 @@ describe.skipIf(!hasChromium)('pairing with naming in the simulator page (chromi
     const sending = alice.send('bob', text);
     const shown = await waitForScreenOnPage(page, 'alice', 'confirm-encrypt');
     expect(shown).toContain('Encrypt for Bobby T?');
-    await hold(page, 'alice', 'approve', 1100);
+    await holdOnPageUntilLeft(page, 'alice', 'approve', 'confirm-encrypt');
     expect((await sending).map((e) => e.type)).toContain('sent');
     const bob = chat('bob');
     await bob.addContact('alice', 'Ali 2');

@@ -13,7 +13,13 @@ import { ChatClient, type ChatEvent } from '../../client/chat.js';
 import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
 import { startWorld, type World } from '../../device/service/simulator/world.js';
 import { LinkClient } from '../../rpc/client.js';
-import { buttonOnPage, hasChromium, launchChromium, waitForScreenOnPage } from '../helpers/browser.js';
+import {
+  buttonOnPage,
+  hasChromium,
+  holdOnPageUntilLeft,
+  launchChromium,
+  waitForScreenOnPage,
+} from '../helpers/browser.js';
 
 let root: string;
 let world: World;
@@ -62,10 +68,7 @@ describe.skipIf(!hasChromium)('the simulator page in chromium', () => {
     await page.waitForTimeout(300);
     expect((await waitForScreenOnPage(page, 'alice', 'confirm-encrypt')).length).toBeGreaterThan(0);
     // A hold is.
-    await page.mouse.move(approve.x, approve.y);
-    await page.mouse.down();
-    await page.waitForTimeout(1100);
-    await page.mouse.up();
+    await holdOnPageUntilLeft(page, 'alice', 'approve', 'confirm-encrypt');
     expect((await sending).map((e) => e.type)).toContain('sent');
     const got = await chat('bob').receive();
     expect(got.find((e) => e.type === 'message')).toMatchObject({ from: 'alice', text });

@@ -76,3 +76,29 @@ export async function waitForScreenOnPage(
     await page.waitForTimeout(50);
   }
 }
+
+/**
+ * Hold the mouse on a guarded button of the page until the device leaves `screen`, as a person holds until the bar
+ * fills (on a loaded machine the hold's timers run late, so a fixed hold may be released too early).
+ * @throws Error when the device still shows `screen` after `timeoutMs` of holding
+ */
+export async function holdOnPageUntilLeft(
+  page: Page,
+  device: string,
+  button: string,
+  screen: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const at = await buttonOnPage(page, device, button);
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  try {
+    const until = Date.now() + timeoutMs;
+    while ((await screenOnPage(page, device)).screen === screen) {
+      if (Date.now() > until) throw new Error(`${device}: holding ${button} did not leave ${screen}`);
+      await page.waitForTimeout(50);
+    }
+  } finally {
+    await page.mouse.up();
+  }
+}

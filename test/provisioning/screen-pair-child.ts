@@ -8,7 +8,7 @@
 import { parseConfig } from '../../device/config/config.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { startHosted } from '../../device/service/hosted.js';
-import { holdButton, waitForScreen } from '../../device/service/simulator/touch.js';
+import { holdButton, holdUntilActed, waitForScreen } from '../../device/service/simulator/touch.js';
 import { openDeviceScreen } from '../../display/device-screen.js';
 
 const [dataDir, name, iface, role] = process.argv.slice(2) as [string, string, string, 'start' | 'join'];
@@ -53,9 +53,9 @@ try {
   const compare = await waitForScreen(screen, 'pairing-compare', 40_000);
   const fingerprint = /\d{4}( \d{4}){4}/.exec(compare.replace(/\s+/g, ' '))?.[0] ?? compare;
   out({ step: 'compare', fingerprint });
-  await holdButton(screen, 'match', 500);
+  await holdUntilActed(screen, 'match');
   // The owner names the new contact: Save keeps the suggestion, the peer device's own name.
-  // The keyboard comes once both owners held Match: the other device may be slower on a loaded machine.
+  // The keyboard comes once our own Match has acted (the peer's decision is awaited after naming).
   await waitForScreen(screen, 'keyboard', 45_000);
   await holdButton(screen, 'submit', 20);
   await waitForScreen(screen, 'home', 20_000);

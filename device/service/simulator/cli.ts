@@ -11,7 +11,7 @@ import { LinkClient } from '../../../rpc/client.js';
 import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../../cli/args.js';
 import type { Command, CommandGroup } from '../../cli/command.js';
 import { type PageServer, startPageServer } from './page-server.js';
-import { holdButton, waitForScreen } from './touch.js';
+import { holdUntilActed, waitForScreen } from './touch.js';
 import { startWorld, type World } from './world.js';
 
 /** The chat command that opens a chat as `name` in this world. */
@@ -32,7 +32,7 @@ async function smoke(world: World, out: (s: string) => void): Promise<number> {
   const sending = chat('alice').send('bob', text);
   const shown = await waitForScreen(alice.screen, 'confirm-encrypt');
   if (!shown.includes('bob') || !shown.includes(text)) throw new Error('the confirm screen does not show the request');
-  await holdButton(alice.screen, 'approve', alice.config.display.holdMs + 300);
+  await holdUntilActed(alice.screen, 'approve');
   const sent = await sending;
   if (!sent.some((e) => e.type === 'sent')) throw new Error(`alice's client did not send: ${JSON.stringify(sent)}`);
   const got = await chat('bob').receive();

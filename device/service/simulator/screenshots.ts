@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { LinkClient } from '../../../rpc/client.js';
 import { startPageServer } from './page-server.js';
-import { holdButton, waitForScreen } from './touch.js';
+import { holdUntilActed, waitForScreen } from './touch.js';
 import { startWorld } from './world.js';
 
 const out = new URL('../../docs/images/', import.meta.url);
@@ -38,7 +38,7 @@ try {
   await tab.waitForTimeout(600);
   await tab.screenshot({ path: new URL('simulator-page.png', out).pathname });
   save('confirm-encrypt.png', alice.screen.sim!.sink.latestPng());
-  await holdButton(alice.screen, 'approve', alice.config.display.holdMs + 300);
+  await holdUntilActed(alice.screen, 'approve');
   const pkg = await sending;
   await new LinkClient({ url: world.devices.bob.url }).unpackage(pkg.package);
   await tab.waitForTimeout(300);

@@ -34,3 +34,29 @@ export async function holdButton(screen: DeviceScreen, button: string, ms: numbe
   await sleep(ms);
   input.release(x, y);
 }
+
+/**
+ * Press a guarded button and keep holding it until it acts, as a person holds until the bar fills (on a loaded
+ * machine the hold's timers run late, so a fixed hold may be released too early).
+ * @throws Error when the button has not acted within `timeoutMs`
+ */
+export async function holdUntilActed(screen: DeviceScreen, button: string, timeoutMs = 10_000): Promise<void> {
+  const input = screen.sim?.input;
+  if (!input) throw new Error('not a simulated screen');
+  const [x, y] = buttonCentre(screen, button);
+  let acted = false;
+  const detach = screen.ui.onAction((a) => {
+    if (a.button === button) acted = true;
+  });
+  try {
+    input.press(x, y);
+    const until = Date.now() + timeoutMs;
+    while (!acted) {
+      if (Date.now() > until) throw new Error(`button ${button} did not act within ${timeoutMs} ms of holding`);
+      await sleep(20);
+    }
+  } finally {
+    detach();
+    input.release(x, y);
+  }
+}

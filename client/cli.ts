@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { aborted } from '../device/cli/aborted.js';
 import {
   flag,
   type OptionSpecs,
@@ -16,30 +17,14 @@ import {
   stringOption,
 } from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
-import { isOnepadError } from '../device/errors.js';
+import { reportError } from '../device/cli/report-error.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from '../rpc/client.js';
 import { ChatClient } from './chat.js';
 import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-config.js';
 import { startRelay } from './relay-service.js';
 import { runSession } from './session.js';
 
-/** Print an error as device/cli/dispatch.ts does and return its exit code (64 usage, 2 other). */
-function fail(ctx: { stderr: Writable }, e: unknown): number {
-  if (isOnepadError(e)) {
-    const details = Object.entries(e.details)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
-    ctx.stderr.write(`onepad: ${e.code}: ${e.message}${details ? ` (${details})` : ''}\n`);
-    return e.code === 'INVALID_ARGUMENT' ? 64 : 2;
-  }
-  ctx.stderr.write('onepad: INTERNAL: unexpected failure\n');
-  return 2;
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
+const fail = (ctx: { stderr: Writable }, e: unknown): number => reportError(ctx.stderr, e);
 
 /** The relay config from `--config FILE` and/or `--address`, `--port`, `--db` (options win). */
 export function relayConfigFrom(args: ParsedArgs): RelayConfig {

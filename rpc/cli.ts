@@ -1,147 +1,21 @@
 /**
- * CLI commands of the link: `onepad device` runs the device service; `onepad package` and `onepad unpackage`
- * are the host's client commands against a device URL.
+ * CLI commands of the link: `onepad package` and `onepad unpackage`, the host's client commands against a device
+ * URL. (`onepad device`, which runs the service, lives in the composition root, device/service/device-command.ts.)
  */
 import type { Writable } from 'node:stream';
 import { flag, type OptionSpecs, option, type ParsedArgs, parseArgs, stringOption } from '../device/cli/args.js';
 import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
-import { type Config, loadConfig } from '../device/config/config.js';
-import { autoApprove, type Confirmer } from '../device/confirm.js';
-import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
-import { isOnepadError, OnepadError } from '../device/errors.js';
+import { reportError } from '../device/cli/report-error.js';
+import { OnepadError } from '../device/errors.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from './client.js';
 import { decodeBase64 } from './codec.js';
 import type { UnpackageResponse } from './protocol.js';
-import { startDeviceService } from './service.js';
 
 function writeLine(out: Writable, line: string): void {
   out.write(`${line}\n`);
 }
 
-/**
- * Print an error as device/cli/dispatch.ts does (`onepad: CODE: message`, plus its non-secret details) and return
- * its exit code: 64 for a usage error, 2 for any other.
- */
-function fail(ctx: CommandContext, e: unknown): number {
-  if (isOnepadError(e)) {
-    const details = Object.entries(e.details)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
-    writeLine(ctx.stderr, `onepad: ${e.code}: ${e.message}${details ? ` (${details})` : ''}`);
-    return e.code === 'INVALID_ARGUMENT' ? 64 : 2;
-  }
-  writeLine(ctx.stderr, 'onepad: INTERNAL: unexpected failure');
-  return 2;
-}
-
-/** A confirmation screen for the device: the touchscreen, or the simulated screen. */
-export interface Screen {
-  readonly confirmer: Confirmer;
-  /** Shows received plaintext on the screen (private receive). */
-  readonly privateDisplay?: PrivateDisplay;
-  /** Called once the engine is open, so the screen can show contacts and warnings. */
-  attachEngine?(engine: DeviceEngine): void;
-  close(): Promise<void> | void;
-}
-
-/**
- * Opens the device's screen. display/ provides it; the device's main passes it to {@link rpcCommandGroup}.
- * `hardware` is `simulated` for `--sim`.
- */
-export type ScreenFactory = (config: Config, hardware: 'simulated' | 'device') => Promise<Screen>;
-
-/**
- * Choose the confirmation for the device. `--auto-approve` is only for a simulated, insecure device; otherwise
- * the screen from `screen` asks the user.
- *
- * @throws OnepadError INSECURE_REFUSED for `--auto-approve` on anything but `--sim` with `device.simulated`;
- *   NO_CONFIRMER when there is no screen factory for the chosen hardware
- */
-export async function chooseScreen(opts: {
-  readonly sim: boolean;
-  readonly autoApprove: boolean;
-  readonly config: Config;
-  readonly screen?: ScreenFactory | undefined;
-}): Promise<Screen> {
-  if (opts.autoApprove) {
-    if (!opts.sim || !opts.config.device.simulated) {
-      throw new OnepadError(
-        'INSECURE_REFUSED',
-        { option: 'auto-approve' },
-        '--auto-approve needs --sim and device.simulated: true',
-      );
-    }
-    return { confirmer: autoApprove, close: () => undefined };
-  }
-  if (!opts.screen) {
-    throw new OnepadError(
-      'NO_CONFIRMER',
-      { hardware: opts.sim ? 'simulated' : 'device' },
-      opts.sim ? 'the simulated screen is not available; use --auto-approve' : 'the touchscreen is not available',
-    );
-  }
-  return opts.screen(opts.config, opts.sim ? 'simulated' : 'device');
-}
-
-/** Resolve when `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-const DEVICE_OPTIONS = {
-  config: option('FILE', 'the device config (JSON, docs/RPC.md)'),
-  sim: flag('simulated hardware: the screen is served as a page on loopback'),
-  'auto-approve': flag('approve every request without a screen (only with --sim and device.simulated: INSECURE)'),
-  port: option('N', 'listen on this port instead of link.port (0: any free port)'),
-} satisfies OptionSpecs;
-
-function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
-  return {
-    name: 'device',
-    usage:
-      'device --config FILE [--sim] [--auto-approve] [--port N]   run the device: engine, confirmation, link server',
-    options: DEVICE_OPTIONS,
-    example: 'device --config /etc/onepad/config.json',
-    async run(ctx) {
-      let screen: Screen | undefined;
-      try {
-        const args = parseArgs(ctx.argv, DEVICE_OPTIONS);
-        const config = loadConfig(stringOption(args, 'config'));
-        const sim = args.options.get('sim') === true;
-        const portArg = args.options.get('port');
-        const port = typeof portArg === 'string' ? Number(portArg) : undefined;
-        if (port !== undefined && (!/^\d+$/.test(portArg as string) || port > 65535)) {
-          throw new OnepadError('INVALID_ARGUMENT', { option: 'port' }, '--port must be 0..65535');
-        }
-        screen = await chooseScreen({
-          sim,
-          autoApprove: args.options.get('auto-approve') === true,
-          config,
-          screen: screenFactory,
-        });
-        const service = await startDeviceService({
-          config,
-          confirmer: screen.confirmer,
-          ...(screen.privateDisplay ? { privateDisplay: screen.privateDisplay } : {}),
-          simulated: sim && config.device.simulated,
-          logStream: ctx.stdout,
-          ...(port !== undefined ? { port } : {}),
-        });
-        screen.attachEngine?.(service.engine);
-        service.server.log.info({ address: service.address, port: service.port }, 'device ready');
-        await aborted(ctx.signal);
-        service.server.log.info('stopping');
-        await service.stop();
-        return 0;
-      } catch (e) {
-        return fail(ctx, e);
-      } finally {
-        await screen?.close();
-      }
-    },
-  };
-}
+const fail = (ctx: CommandContext, e: unknown): number => reportError(ctx.stderr, e);
 
 function clientFrom(args: ParsedArgs): LinkClient {
   const url = stringOption(args, 'url', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL);
@@ -229,13 +103,5 @@ const unpackageCommand: Command = {
   },
 };
 
-/**
- * `onepad device`, `onepad package`, `onepad unpackage`, with the device's screen from `screen` (without one,
- * `onepad device` runs only as `--sim --auto-approve`).
- */
-export function rpcCommandGroup(screen?: ScreenFactory): CommandGroup {
-  return { name: 'rpc', topLevel: true, commands: [deviceCommand(screen), packageCommand, unpackageCommand] };
-}
-
-/** The commands without a screen factory (the device's main may use {@link rpcCommandGroup} to add one). */
-export const rpcCommands: CommandGroup = rpcCommandGroup();
+/** `onepad package` and `onepad unpackage`: the host's client commands against a device URL. */
+export const rpcCommands: CommandGroup = { name: 'rpc', topLevel: true, commands: [packageCommand, unpackageCommand] };

@@ -6,10 +6,10 @@
 import { openDeviceScreen } from '../../display/device-screen.js';
 import { runSetup } from '../../display/setup-flow.js';
 import { needsSerial } from '../../hrng/factory.js';
-import type { Screen } from '../../rpc/cli.js';
 import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import { needsSetup, SETUP_WORDS, withIdentity, writeIdentity } from '../identity.js';
+import type { Screen } from './device-command.js';
 import { type Hosted, startHosted } from './hosted.js';
 import { startPageServer } from './simulator/page-server.js';
 

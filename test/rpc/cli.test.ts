@@ -6,8 +6,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chooseScreen, describeUnpackage, rpcCommandGroup, rpcCommands, type ScreenFactory } from '../../rpc/cli.js';
+import type { CommandGroup } from '../../device/cli/command.js';
+import { chooseScreen, deviceCommand, type ScreenFactory } from '../../device/service/device-command.js';
+import { rpcCommands as clientCommands, describeUnpackage } from '../../rpc/cli.js';
 import { makePair, type Pair, ScriptedConfirmer, utf8 } from '../helpers/engine-fixture.js';
+
+/** `onepad device` (from the composition root) beside the link's client commands. */
+const withDevice = (screen?: ScreenFactory): CommandGroup => ({
+  ...clientCommands,
+  commands: [deviceCommand(screen), ...clientCommands.commands],
+});
+const rpcCommands = withDevice();
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -77,7 +86,7 @@ describe('onepad device', () => {
     };
     const ac = new AbortController();
     const out = sink();
-    const command = rpcCommandGroup(factory).commands.find((c) => c.name === 'device');
+    const command = withDevice(factory).commands.find((c) => c.name === 'device');
     const running = command?.run({
       argv: ['--config', writeConfig(), '--sim', '--port', '0'],
       stdout: out.stream,

@@ -11,6 +11,8 @@
  * Because burned bytes read as zeros, {@link containsZeroBlock} lets the engine refuse to use bytes that were
  * already burned, whatever the ledger says.
  */
+
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   fdatasyncSync,
@@ -121,9 +123,67 @@ export function syncData(fd: number): void {
 }
 
 /**
- * Writes a new pad file crash-safely and incrementally: a temporary file (0600, exclusive) filled at any offsets,
- * then synced, renamed into place, and the directory synced. A crash leaves either nothing, a `.tmp` file, or a
- * complete file with no ledger row; start-up recovery burns and removes the last two (see {@link listPadFiles}).
+ * Give a new, empty file `size` bytes of its own blocks, durably, before any pad byte is written into it: the
+ * blocks (fallocate(1), util-linux; or zeros written over the whole size where the file system cannot
+ * preallocate), then fsync of the file and of its directory. Without this, a power cut after the kernel wrote pad
+ * bytes but before the journal committed their allocation leaves the bytes in blocks the recovered file system
+ * calls free, where no burn can find them (docs/POWERCUT.md). With it, every pad byte lands in a block of a
+ * file whose name survives the cut, and start-up recovery burns that file.
+ * @throws OnepadError STORAGE_FAILED (`reason`: `no space`, `too large`, `allocate`) when the blocks cannot be had
+ */
+function allocateDurably(fd: number, path: string, size: number): void {
+  if (size > 0) {
+    // Node has no fallocate; util-linux's is on every Debian system (Essential).
+    const r = spawnSync('fallocate', ['-l', String(size), path], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (r.status !== 0) {
+      const why = r.stderr ?? '';
+      // Only a file system that cannot preallocate gets zeros instead; any other failure is the answer.
+      if (!/not supported/i.test(why)) {
+        const reason = /No space left/i.test(why) ? 'no space' : /too large/i.test(why) ? 'too large' : 'allocate';
+        throw new OnepadError('STORAGE_FAILED', { reason, op: 'pad allocate' }, 'the pad file could not be allocated');
+      }
+      overwriteRange(fd, 0, size);
+    }
+  }
+  fsyncSync(fd);
+  padSyncCounter.fsync++;
+  syncDir(dirname(path));
+}
+
+/** Which byte ranges of a file were written, merged (writes come mostly in order, so it stays a few ranges). */
+class Coverage {
+  private readonly ranges: [number, number][] = [];
+  add(start: number, end: number): void {
+    const r = this.ranges;
+    let i = 0;
+    while (i < r.length && (r[i] as [number, number])[1] < start) i++;
+    let s = start;
+    let e = end;
+    let j = i;
+    while (j < r.length && (r[j] as [number, number])[0] <= e) {
+      s = Math.min(s, (r[j] as [number, number])[0]);
+      e = Math.max(e, (r[j] as [number, number])[1]);
+      j++;
+    }
+    r.splice(i, j - i, [s, e]);
+  }
+  /** True when [0, size) was written in full. */
+  complete(size: number): boolean {
+    if (size === 0) return true;
+    const first = this.ranges[0];
+    return this.ranges.length === 1 && first !== undefined && first[0] === 0 && first[1] === size;
+  }
+}
+
+/**
+ * Writes a new pad file crash-safely and incrementally: a temporary file (0600, exclusive) whose blocks are
+ * allocated and made durable first (see allocateDurably), filled at any offsets, then synced, renamed into place,
+ * and the directory synced. A crash leaves either nothing, a `.tmp` file, or a complete file with no ledger row;
+ * start-up recovery burns and removes the last two (see {@link listPadFiles}), and no pad byte is ever in a
+ * block outside them.
  */
 export class PadFileWriter {
   readonly finalPath: string;
@@ -132,16 +192,29 @@ export class PadFileWriter {
   private readonly size: number;
   private readonly padsDir: string;
   private pending = 0;
+  private readonly written = new Coverage();
 
   private constructor(padsDir: string, padIdHex: string, size: number) {
     this.padsDir = padsDir;
     this.size = size;
     this.finalPath = padFilePath(padsDir, padIdHex);
     this.tmpPath = `${this.finalPath}.tmp`;
-    this.fd = openSync(this.tmpPath, 'wx', 0o600);
+    const fd = openSync(this.tmpPath, 'wx', 0o600);
+    try {
+      allocateDurably(fd, this.tmpPath, size);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(this.tmpPath);
+      throw e instanceof OnepadError ? e : new OnepadError('STORAGE_FAILED', { op: 'pad allocate' });
+    }
+    this.fd = fd;
   }
 
-  /** Start a pad file of `size` bytes for `padIdHex` in `padsDir`. */
+  /**
+   * Start a pad file of `size` bytes for `padIdHex` in `padsDir`, its blocks allocated and durable (no pad byte
+   * written yet).
+   * @throws OnepadError STORAGE_FAILED when the blocks cannot be allocated (`reason`: `no space`, `too large`)
+   */
   static create(padsDir: string, padIdHex: string, size: number): PadFileWriter {
     return new PadFileWriter(padsDir, padIdHex, size);
   }
@@ -155,6 +228,7 @@ export class PadFileWriter {
     if (offset < 0 || offset + chunk.length > this.size) throw new RangeError('chunk outside the pad');
     let w = 0;
     while (w < chunk.length) w += writeSync(this.fd, chunk, w, chunk.length - w, offset + w);
+    this.written.add(offset, offset + chunk.length);
   }
 
   /**
@@ -173,6 +247,7 @@ export class PadFileWriter {
     try {
       let w = 0;
       while (w < chunk.length) w += await writeAt(fd, chunk, w, chunk.length - w, offset + w);
+      this.written.add(offset, offset + chunk.length);
     } catch {
       throw new OnepadError('STORAGE_FAILED', { op: 'pad write' }, 'pad file write failed');
     } finally {
@@ -195,7 +270,8 @@ export class PadFileWriter {
     const fd = this.fd;
     this.fd = null;
     try {
-      if (fstatSync(fd).size !== this.size) {
+      // The blocks were allocated up front, so the size alone says nothing: every byte must have been written.
+      if (fstatSync(fd).size !== this.size || !this.written.complete(this.size)) {
         throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
       }
       await fsyncAsync(fd);
@@ -220,7 +296,8 @@ export class PadFileWriter {
     const fd = this.fd;
     this.fd = null;
     try {
-      if (fstatSync(fd).size !== this.size) {
+      // The blocks were allocated up front, so the size alone says nothing: every byte must have been written.
+      if (fstatSync(fd).size !== this.size || !this.written.complete(this.size)) {
         throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
       }
       fsyncSync(fd);

@@ -64,15 +64,24 @@ async function touch(url: string, d: string, phase: string, x: number, y: number
   expect(r.status).toBe(204);
 }
 
-async function press(url: string, d: string, id: string, holdMs: number) {
+/** Tap a button, or (hold) keep it pressed until the device leaves the screen, as a person holds until the bar fills. */
+async function press(url: string, d: string, id: string, hold: boolean) {
   const l = await layout(url, d);
   const b = l?.buttons.find((x) => x.id === id);
   if (!b) throw new Error(`no ${id} on ${d}`);
   const x = Math.round(b.box.x + b.box.w / 2);
   const y = Math.round(b.box.y + b.box.h / 2);
   await touch(url, d, 'down', x, y);
-  if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
-  await touch(url, d, 'up', x, y);
+  try {
+    if (hold)
+      await until(
+        `${d} to leave ${l?.screen}`,
+        async () => ((await layout(url, d))?.screen !== l?.screen ? true : undefined),
+        20_000,
+      );
+  } finally {
+    await touch(url, d, 'up', x, y);
+  }
 }
 
 describe('onepad simulate --pair-by-hand', () => {
@@ -84,10 +93,10 @@ describe('onepad simulate --pair-by-hand', () => {
         (await layout(url, d))?.screen === 'pairing-compare' ? true : undefined,
       );
     }
-    for (const d of ['alice', 'bob']) await press(url, d, 'match', 1600);
+    for (const d of ['alice', 'bob']) await press(url, d, 'match', true);
     for (const d of ['alice', 'bob']) {
       await until(`${d} keyboard`, async () => ((await layout(url, d))?.screen === 'keyboard' ? true : undefined));
-      await press(url, d, 'submit', 0);
+      await press(url, d, 'submit', false);
     }
     await until('paired', () => (sim.out().includes('paired alice and bob') ? true : undefined));
     sim.child.kill('SIGTERM');

@@ -2,16 +2,12 @@
  * A new pad file's blocks are allocated and durable before its first pad byte is written (docs/POWERCUT.md, the
  * `direct` finding): seen in the system calls (strace -f -y), and a writer that skipped a range is refused.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PadFileWriter, padFilePath } from '../../device/pad-file.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const hasStrace = spawnSync('strace', ['-V']).status === 0;
+import { hasStrace, straceChild } from '../helpers/strace.js';
 
 describe('pad file allocation', () => {
   it.skipIf(!hasStrace)(
@@ -20,28 +16,14 @@ describe('pad file allocation', () => {
       const root = mkdtempSync(join(tmpdir(), 'onepad-alloc-'));
       const pads = join(root, 'pads');
       mkdirSync(pads);
-      const trace = join(root, 'trace.txt');
-      const run = spawnSync(
-        'strace',
-        [
-          '-f',
-          '-y',
-          '-qq',
-          '-o',
-          trace,
-          '-e',
-          'trace=fallocate,fsync,fdatasync,pwrite64,rename,renameat,renameat2',
-          process.execPath,
-          '--import',
-          'tsx',
-          'test/engine/pad-alloc-child.ts',
-          pads,
-        ],
-        { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+      const run = straceChild(
+        'test/engine/pad-alloc-child.ts',
+        [pads],
+        'fallocate,fsync,fdatasync,pwrite64,rename,renameat,renameat2',
       );
       expect(run.status, run.stderr).toBe(0);
       const tmp = `${padFilePath(pads, 'ab'.repeat(16))}.tmp`;
-      const lines = readFileSync(trace, 'utf8').split('\n');
+      const lines = run.lines;
       const on = (call: string, path: string) => (l: string) =>
         new RegExp(`\\b${call}\\(\\d+<([^>]*)>`).exec(l)?.[1] === path;
       const alloc = lines.findIndex(on('fallocate', tmp));

@@ -66,7 +66,7 @@ export interface CheckRecord {
 /** Every record the guest writes. */
 export type GuestRecord =
   | { readonly t: 'ready' }
-  | { readonly t: 'hello'; readonly boot: number }
+  | { readonly t: 'hello'; readonly boot: number; readonly rescans?: number }
   | CheckRecord
   | { readonly t: 'go'; readonly boot: number }
   /** A package the engine returned (it left the device). */

@@ -221,6 +221,9 @@ async function runMode(mode: DiskMode, machine: MachineOptions, snapshot: string
     if (!checkAt) result.cutsDuringCheck++;
     const { records, garbage } = parseRecords(readFileSync(join(dir, 'port.log'), 'utf8'));
     if (garbage.length > 0) log(`boot ${b}: ${garbage.length} unparsable port lines`);
+    const hello = records.find((r) => r.t === 'hello');
+    if (hello?.t === 'hello' && (hello.rescans ?? 0) > 0)
+      log(`boot ${b}: the disks showed after ${hello.rescans} PCI rescans`);
     const check = records.find((r): r is CheckRecord => r.t === 'check');
     if (check) history.checkReport(check);
     else if (crashed) history.guestStopped(b);

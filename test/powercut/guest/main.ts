@@ -308,16 +308,23 @@ try {
 emit({ t: 'ready' });
 // A hot-plugged disk shows in /sys before it can be read: retry until the inbox reads whole. Counted in tries,
 // not by the clock: the restored machine's clock may jump when it resumes.
+// Now and then a restored machine misses the hot-plug event itself (the disks never show in /sys): after 2 s of
+// tries without them, and every 2 s after that, ask the kernel to rescan the PCI bus, which finds them.
 let inbox: Inbox | null = null;
+let rescans = 0;
 for (let tries = 0; inbox === null; tries++) {
   try {
     if (existsSync('/sys/block/vdd')) inbox = readInbox(INBOX_DEV);
+    else if (tries > 0 && tries % 200 === 0) {
+      writeFileSync('/sys/bus/pci/rescan', '1');
+      rescans++;
+    }
   } catch (e) {
     if (tries > 6000) throw e;
   }
   if (inbox === null) await new Promise((r) => setTimeout(r, 10));
 }
-emit({ t: 'hello', boot: inbox.boot });
+emit({ t: 'hello', boot: inbox.boot, rescans });
 try {
   for (let tries = 0; ; tries++) {
     try {

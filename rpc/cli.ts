@@ -9,6 +9,7 @@ import { type Config, loadConfig } from '../device/config/config.js';
 import { autoApprove, type Confirmer } from '../device/confirm.js';
 import type { DeviceEngine, PrivateDisplay } from '../device/engine.js';
 import { isOnepadError, OnepadError } from '../device/errors.js';
+import { notifyReady, notifyStopping, startupStep } from '../device/sd-notify.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from './client.js';
 import { decodeBase64 } from './codec.js';
 import type { UnpackageResponse } from './protocol.js';
@@ -108,6 +109,7 @@ function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
       try {
         const args = parseArgs(ctx.argv, DEVICE_OPTIONS);
         const config = loadConfig(stringOption(args, 'config'));
+        startupStep('opening the screen');
         const sim = args.options.get('sim') === true;
         const portArg = args.options.get('port');
         const port = typeof portArg === 'string' ? Number(portArg) : undefined;
@@ -128,9 +130,12 @@ function deviceCommand(screenFactory: ScreenFactory | undefined): Command {
           logStream: ctx.stdout,
           ...(port !== undefined ? { port } : {}),
         });
+        startupStep('starting the filler');
         screen.attachEngine?.(service.engine);
+        notifyReady('serving the link');
         service.server.log.info({ address: service.address, port: service.port }, 'device ready');
         await aborted(ctx.signal);
+        notifyStopping();
         service.server.log.info('stopping');
         await service.stop();
         return 0;

@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import type { DeviceEngine } from '../engine.js';
 import type { OnepadError } from '../errors.js';
+import { startupStep } from '../sd-notify.js';
 import { sleepUnlessAborted } from '../sleep.js';
 
 export interface HostedOptions {
@@ -51,6 +52,7 @@ export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
   const { ledger, events } = o.engine;
+  startupStep('opening the pool');
   const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
   const ac = new AbortController();
   // A source that cannot be opened (the USB HRNG not plugged in) or that went away does not latch: the device runs

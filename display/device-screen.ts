@@ -57,6 +57,8 @@ export function burnLine(p: BurnProgress): string {
 
 /** A short, non-secret line for an event, or null for events the home screen does not list. */
 export function warningText(e: EventRecord): string | null {
+  // A source the filler could not open was never there (not plugged in), rather than unplugged.
+  if (e.kind === 'HRNG_SOURCE_LOST' && e.detail.reason === 'open failed') return 'HRNG not found';
   return EVENT_TEXT[e.kind] ?? null;
 }
 
@@ -106,6 +108,11 @@ export interface DeviceScreen {
   showHome(): void;
   /** Redraw home with fresh figures if, and only if, home is on screen. */
   refreshHome(): void;
+  /**
+   * Say on home why the pool is not filling although nothing latched, e.g. "truerng absent, not filling" (the
+   * hosted filler sets it; null clears it). A latched failure is shown first.
+   */
+  setHrngNotice(notice: string | null): void;
   showPairingProgress(peer: string, p: PairingProgress): void;
   /**
    * What to do when the user picks Start (initiator) or Join (responder) after Pair on the home screen. The
@@ -135,6 +142,7 @@ export async function openDeviceScreen(
   let home: HomeSource | null = null;
   let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
   let closed = false;
+  let hrngNotice: string | null = null;
 
   let lastHome: Extract<ScreenContent, { id: 'home' }> = {
     id: 'home',
@@ -314,9 +322,10 @@ export async function openDeviceScreen(
           const row = poolStmt.get() as { filled: number; consumed: number; latch: string | null } | undefined;
           // The filler's latch is "CODE:source[:test]" (hrng/filler.ts).
           const [, source, test] = row?.latch ? row.latch.split(':') : [];
+          const failing = source ? (test ? `${source}: ${test}` : source) : hrngNotice;
           return {
-            healthy: !!row && row.latch === null,
-            ...(source ? { failing: test ? `${source}: ${test}` : source } : {}),
+            healthy: !!row && row.latch === null && hrngNotice === null,
+            ...(failing ? { failing } : {}),
             poolBytes: row ? row.filled - row.consumed : 0,
             poolCapacity: config.hrng.poolMaxBytes,
           };
@@ -357,6 +366,10 @@ export async function openDeviceScreen(
     },
     showHome,
     refreshHome,
+    setHrngNotice(notice) {
+      hrngNotice = notice;
+      refreshHome();
+    },
     showPairingProgress,
     onPairRequest(handler) {
       pairHandler = handler;

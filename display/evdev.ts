@@ -8,6 +8,10 @@ export const EV = { SYN: 0x00, KEY: 0x01, ABS: 0x03 } as const;
 export const SYN = { REPORT: 0, DROPPED: 3 } as const;
 export const ABS = { X: 0x00, Y: 0x01, MT_SLOT: 0x2f, MT_POSITION_X: 0x35, MT_POSITION_Y: 0x36, MT_TRACKING_ID: 0x39 };
 export const BTN_TOUCH = 0x14a;
+/** The left button of an absolute pointer: a tablet (QEMU's usb-tablet and virtio-tablet), a pen, some panels. */
+export const BTN_LEFT = 0x110;
+/** Slots beyond this are ignored (the kernel bounds them by the device's own maximum, usually 10). */
+export const MAX_SLOTS = 64;
 
 /** One `struct input_event`. */
 export interface RawEvent {
@@ -122,7 +126,10 @@ interface Slot {
 
 /**
  * Turns evdev frames (events up to SYN_REPORT) into touch events for one primary contact. Multitouch type B
- * (slots, tracking ids) and single-touch (ABS_X/Y with BTN_TOUCH) panels both work. The primary contact is the
+ * (slots, tracking ids), single-touch (ABS_X/Y with BTN_TOUCH) panels and absolute tablets (ABS_X/Y with
+ * BTN_LEFT: QEMU's usb-tablet and virtio-tablet, no slots) all work; on a single-touch device the contact is down
+ * while BTN_TOUCH or BTN_LEFT is, and position reports with neither (a tablet's hovering pointer) are no touch.
+ * Other buttons (right, middle, side) are ignored. Slots at or above {@link MAX_SLOTS} are ignored. The primary contact is the
  * first finger down; once it lifts, no new primary is chosen until every finger is off, so a second finger never
  * turns into a press of its own. SYN_DROPPED ends any touch in progress and discards events up to the next
  * SYN_REPORT.
@@ -131,7 +138,7 @@ export class TouchTracker {
   private readonly slots = new Map<number, Slot>();
   private slot = 0;
   private multitouch = false;
-  private single = { x: 0, y: 0, down: false };
+  private single = { x: 0, y: 0, touch: false, left: false };
   private primary: number | null = null;
   private waitAllUp = false;
   private last: { x: number; y: number; contacts: number } | null = null;
@@ -153,7 +160,7 @@ export class TouchTracker {
       const out: InputEvent[] = [];
       if (this.primary !== null && this.last) out.push({ kind: 'touch', phase: 'up', ...this.last, contacts: 0 });
       this.slots.clear();
-      this.single = { x: 0, y: 0, down: false };
+      this.single = { x: 0, y: 0, touch: false, left: false };
       this.primary = null;
       this.last = null;
       this.waitAllUp = false;
@@ -164,12 +171,15 @@ export class TouchTracker {
       return [];
     }
     if (e.type === EV.ABS) this.abs(e.code, e.value);
-    else if (e.type === EV.KEY && e.code === BTN_TOUCH) this.single.down = e.value !== 0;
+    else if (e.type === EV.KEY && e.code === BTN_TOUCH) this.single.touch = e.value !== 0;
+    else if (e.type === EV.KEY && e.code === BTN_LEFT) this.single.left = e.value !== 0;
     else if (e.type === EV.SYN && e.code === SYN.REPORT) return this.frame();
     return [];
   }
 
   private slotOf(n: number): Slot {
+    // An out-of-range slot gets a scratch slot that is never tracked.
+    if (!Number.isInteger(n) || n < 0 || n >= MAX_SLOTS) return { id: -1, x: 0, y: 0 };
     let s = this.slots.get(n);
     if (!s) {
       s = { id: -1, x: 0, y: 0 };
@@ -210,7 +220,7 @@ export class TouchTracker {
     const active: [number, number, number][] = [];
     if (this.multitouch) {
       for (const [n, s] of [...this.slots].sort((a, b) => a[0] - b[0])) if (s.id >= 0) active.push([n, s.x, s.y]);
-    } else if (this.single.down) active.push([0, this.single.x, this.single.y]);
+    } else if (this.single.touch || this.single.left) active.push([0, this.single.x, this.single.y]);
     const contacts = active.length;
     const out: InputEvent[] = [];
     if (this.primary === null) {

@@ -134,6 +134,12 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called after every append and at the end. */
   readonly onProgress?: (p: FillProgress) => void;
+  /** Called once every source has opened, before the first read (the device clears a "source absent" notice). */
+  readonly onOpened?: () => void /**
+   * Sources already known to be absent (the device retries every few seconds): a failure to open one of these is
+   * not recorded again as an event, so the log and the screen's warnings are not flooded.
+   */;
+  readonly knownAbsent?: readonly string[];
 }
 
 interface Lane {
@@ -326,10 +332,13 @@ export class Filler {
       } catch (e) {
         const err =
           e instanceof OnepadError ? e : new OnepadError('HRNG_SOURCE_UNAVAILABLE', { source: lane.source.name });
-        this.events?.record('HRNG_SOURCE_LOST', null, { source: lane.source.name, reason: 'open failed' });
+        if (!opts.knownAbsent?.includes(lane.source.name)) {
+          this.events?.record('HRNG_SOURCE_LOST', null, { source: lane.source.name, reason: 'open failed' });
+        }
         this.fail(err);
       }
     }
+    if (this.stateValue === 'running') opts.onOpened?.();
     if (this.pool.free() === 0 || this.appended >= this.target) this.end('full');
     const loops = this.stateValue === 'running' ? this.lanes.map((l) => this.laneLoop(l)) : [];
     const watchdog = this.stateValue === 'running' ? setInterval(() => this.watch(), this.watchInterval()) : null;

@@ -120,9 +120,14 @@ export class SerialSource implements RawSource {
     try {
       this.port = await this.binding.open({ path, baudRate: this.opts.baudRate ?? 115200, lock: true });
     } catch {
+      // A configured path with nothing at it is a device not plugged in, not a device that refused.
+      const present = await access(path).then(
+        () => true,
+        () => false,
+      );
       throw new OnepadError(
         'HRNG_SOURCE_UNAVAILABLE',
-        { source: this.name, reason: 'open failed' },
+        { source: this.name, reason: present ? 'open failed' : 'not found' },
         `cannot open ${path}`,
       );
     }

@@ -40,6 +40,10 @@ die() {
 
 [ "$(id -u)" = 0 ] || die "run as root (debootstrap, chroot and file ownership need it)"
 
+# Device trees, overlays and boot checks; rootfs trimming (also run on their own by test/systemd/boot-partition.test.ts).
+# shellcheck source=image/boot-partition.sh
+. "$REPO/image/boot-partition.sh"
+
 # ---------------------------------------------------------------------------------------------------------------
 # Host tools and arm64 emulation.
 
@@ -53,6 +57,7 @@ host_tools() {
 	command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
 	command -v sfdisk >/dev/null || missing+=(fdisk)
 	command -v zstd >/dev/null || missing+=(zstd)
+	command -v fdtoverlay >/dev/null || missing+=(device-tree-compiler)
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing host tools: ${missing[*]}"
 		apt-get update -qq
@@ -263,6 +268,7 @@ stage_rootfs() {
 		getty-static.service getty.target
 	in_chroot "$R" systemctl set-default multi-user.target
 	chroot_umount "$R"
+	rootfs_trim "$R" || die "trimming the root file system failed"
 	if in_chroot "$R" dpkg -l openssh-server 2>/dev/null | grep -q '^ii'; then die "openssh-server is installed"; fi
 	awk -F: '$2 !~ /^[!*]/ { print "account with a password: " $1; bad = 1 } END { exit bad }' "$R/etc/shadow" ||
 		die "an account has a usable password"
@@ -282,11 +288,13 @@ stage_image() {
 	rm -rf "$boot"
 	mkdir -p "$boot"
 	cp -a "$R/usr/lib/raspi-firmware/." "$boot/"
-	cp "$R/usr/lib/linux-image-$kver/broadcom/"bcm27*-rpi-*.dtb "$boot/"
+	boot_device_trees "$R/usr/lib/linux-image-$kver" "$boot" "$REPO/systemd/boot/onepad-no-radio.dts" ||
+		die "device trees: a Pi the docs name is missing, or an overlay does not apply"
 	if [ -d "$R/usr/lib/linux-image-$kver/overlays" ]; then cp -a "$R/usr/lib/linux-image-$kver/overlays" "$boot/"; fi
 	cp "$R/boot/vmlinuz-$kver" "$boot/vmlinuz"
 	cp "$R/boot/initrd.img-$kver" "$boot/initrd.img"
 	cp "$REPO/systemd/boot/config.txt" "$REPO/systemd/boot/cmdline.txt" "$boot/"
+	boot_check_config "$boot" || die "config.txt or cmdline.txt do not match the boot partition"
 
 	local bootimg=$WORK/boot.vfat rootimg=$WORK/root.ext4
 	rm -f "$bootimg" "$rootimg"

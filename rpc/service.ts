@@ -4,6 +4,7 @@
 import type { Config } from '../device/config/config.js';
 import type { Confirmer } from '../device/confirm.js';
 import { DeviceEngine, type PrivateDisplay } from '../device/engine.js';
+import { startupStep } from '../device/sd-notify.js';
 import { build, type LogStream, listen, type RpcServer } from './server.js';
 
 /** What {@link startDeviceService} needs. */
@@ -42,6 +43,7 @@ export interface DeviceService {
  *   listening (LINK_ADDRESS_REFUSED); the engine is closed again when listening fails
  */
 export async function startDeviceService(opts: ServiceOptions): Promise<DeviceService> {
+  startupStep('opening the ledger');
   const engine = DeviceEngine.open({
     config: opts.config,
     confirmer: opts.confirmer,
@@ -50,6 +52,7 @@ export async function startDeviceService(opts: ServiceOptions): Promise<DeviceSe
   let server: RpcServer | undefined;
   let bound: { address: string; port: number };
   try {
+    startupStep('starting the link server');
     server = build({ engine, config: opts.config, ...(opts.logStream ? { logStream: opts.logStream } : {}) });
     bound = await listen(server, opts.config.link, {
       simulated: opts.simulated,

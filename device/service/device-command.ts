@@ -13,6 +13,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import { autoApprove, type Confirmer } from '../confirm.js';
 import type { DeviceEngine, PrivateDisplay } from '../engine.js';
 import { OnepadError } from '../errors.js';
+import { notifyReady, notifyStopping, startupStep } from '../sd-notify.js';
 
 /** A confirmation screen for the device: the touchscreen, or the simulated screen. */
 export interface Screen {
@@ -86,6 +87,7 @@ export function deviceCommand(screenFactory?: ScreenFactory): Command {
       try {
         const args = parseArgs(ctx.argv, DEVICE_OPTIONS);
         const config = loadConfig(stringOption(args, 'config'));
+        startupStep('opening the screen');
         const sim = args.options.get('sim') === true;
         const portArg = args.options.get('port');
         const port = typeof portArg === 'string' ? Number(portArg) : undefined;
@@ -106,9 +108,12 @@ export function deviceCommand(screenFactory?: ScreenFactory): Command {
           logStream: ctx.stdout,
           ...(port !== undefined ? { port } : {}),
         });
+        startupStep('starting the filler');
         screen.attachEngine?.(service.engine);
+        notifyReady('serving the link');
         service.server.log.info({ address: service.address, port: service.port }, 'device ready');
         await aborted(ctx.signal);
+        notifyStopping();
         service.server.log.info('stopping');
         await service.stop();
         return 0;

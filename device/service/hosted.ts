@@ -13,6 +13,8 @@ import { pairOverLink } from '../../provisioning/pair.js';
 import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import type { DeviceEngine } from '../engine.js';
+import type { OnepadError } from '../errors.js';
+import { startupStep } from '../sd-notify.js';
 import { sleepUnlessAborted } from '../sleep.js';
 
 export interface HostedOptions {
@@ -34,6 +36,8 @@ export interface HostedOptions {
 
 export interface Hosted {
   readonly pool: EntropyPool;
+  /** Why the pool is not filling right now without a latch (a source absent or unplugged), or null. */
+  hrngNotice(): string | null;
   /** Settles when the pairing last started (if any) has ended, either way. */
   pairingSettled(): Promise<void>;
   stop(): Promise<void>;
@@ -48,8 +52,19 @@ export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
   const { ledger, events } = o.engine;
+  startupStep('opening the pool');
   const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
   const ac = new AbortController();
+  // A source that cannot be opened (the USB HRNG not plugged in) or that went away does not latch: the device runs
+  // on, pairs from what the pool holds, says on its home screen which source is missing, and tries again every
+  // refillIdleMs. Filling never goes on with fewer sources than configured (hrng/filler.ts).
+  let notice: string | null = null;
+  let absent: string[] = [];
+  const setNotice = (n: string | null) => {
+    if (n === notice) return;
+    notice = n;
+    o.screen.setHrngNotice(n);
+  };
 
   // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
   // (`onepad hrng fill --resume`), and the home screen says HRNG FAILED meanwhile.
@@ -66,11 +81,22 @@ export function startHosted(o: HostedOptions): Hosted {
           events,
           ...fillerSettings(config.hrng),
         });
-        const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
+        const r = await filler.run({
+          signal: ac.signal,
+          onOpened: () => {
+            absent = [];
+            setNotice(null);
+          },
+          knownAbsent: absent,
+          onProgress: () => o.screen.refreshHome(),
+        });
         // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
         if (ac.signal.aborted) return;
         if (r.state === 'failed') {
-          o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
+          const n = r.error ? sourceNotice(r.error) : null;
+          absent = n && r.error?.code === 'HRNG_SOURCE_UNAVAILABLE' ? [String(r.error.details.source ?? '')] : [];
+          if (n !== notice) o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}${n ? ` (${n})` : ''}`);
+          setNotice(n);
           if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
           continue;
         }
@@ -111,6 +137,7 @@ export function startHosted(o: HostedOptions): Hosted {
 
   return {
     pool,
+    hrngNotice: () => notice,
     async pairingSettled() {
       await pairing;
     },
@@ -121,4 +148,20 @@ export function startHosted(o: HostedOptions): Hosted {
       pool.close();
     },
   };
+}
+
+/**
+ * The home screen's line for a filler run that ended because a source is missing: "truerng absent, not filling"
+ * (not found, no such file), "truerng unplugged, not filling" (lost while reading), "hwrng cannot be opened, not
+ * filling" (permissions, busy); null for any other failure (a latched one is shown from the latch).
+ */
+export function sourceNotice(e: OnepadError): string | null {
+  const source = String(e.details.source ?? 'HRNG').slice(0, 32);
+  const reason = String(e.details.reason ?? '');
+  if (e.code === 'HRNG_SOURCE_UNAVAILABLE') {
+    const absent = reason === 'not found' || reason === 'ENOENT' || reason === 'ENODEV' || reason === 'ENXIO';
+    return `${source} ${absent ? 'absent' : 'cannot be opened'}, not filling`;
+  }
+  if (e.code === 'HRNG_SOURCE_LOST') return `${source} unplugged, not filling`;
+  return null;
 }

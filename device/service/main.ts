@@ -6,10 +6,13 @@ import { runCli } from '../cli/dispatch.js';
  * command's options and an example. Errors print their stable code and fixed message (never secrets) and exit 2;
  * usage errors exit 64.
  */
+import { startupStep } from '../sd-notify.js';
 import { GROUPS } from './commands.js';
 
 /** Run the CLI with `argv` (without node and script). Resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // Under systemd (the service's preload), the code is loaded: the next steps each get a fresh start-up budget.
+  startupStep('code loaded');
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);

@@ -9,6 +9,7 @@ import { needsSerial } from '../../hrng/factory.js';
 import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import { needsSetup, SETUP_WORDS, withIdentity, writeIdentity } from '../identity.js';
+import { notifyReady, startupStep } from '../sd-notify.js';
 import type { Screen } from './device-command.js';
 import { type Hosted, startHosted } from './hosted.js';
 import { startPageServer } from './simulator/page-server.js';
@@ -37,7 +38,10 @@ export async function openHostedScreen(configured: Config, hardware: 'simulated'
   if (page) process.stderr.write(`simulated screen: ${page.url}\n`);
   if (needsSetup(configured)) {
     prepareDataDir(configured.dataDir);
+    // The device now waits for its owner, for as long as that takes: it is up, and the watchdog guards it.
+    notifyReady('first-boot setup on the screen');
     const id = await runSetup(screen.ui, SETUP_WORDS);
+    startupStep('saving the identity');
     writeIdentity(configured.dataDir, id);
     config = withIdentity(configured);
     screen.ui.setChrome({ deviceName: id.name, ownerWord: id.ownerWord, insecure: config.device.simulated });

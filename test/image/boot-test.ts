@@ -30,6 +30,7 @@ import {
   walk,
   writeExt4,
 } from './disk.js';
+import { radiosOffProblems } from './dtb-check.js';
 import { boot, freePort, type Guest } from './qemu.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -160,8 +161,8 @@ async function main(): Promise<number> {
       .filter((l) => l.includes(':') && !/^[^:]+:[!*]/.test(l))
       .map((l) => l.split(':')[0]);
     check(withPassword.length === 0, 'no account in the image has a password', withPassword.join(' '));
-    const config = readFileSync(join(work, 'config.txt'), 'utf8');
-    check(/^dtoverlay=disable-wifi$/m.test(config) && /^dtoverlay=disable-bt$/m.test(config), 'radios off');
+    const radios = radiosOffProblems(join(work, 'boot.vfat'), work);
+    check(radios.length === 0, 'every Pi device tree shipped, Wi-Fi and Bluetooth disabled in each', radios.join('; '));
 
     const padA = join(work, 'pad-guest');
     const padB = join(work, 'pad-laptop');

@@ -1,0 +1,420 @@
+// The inner loops of the HRNG pipeline, in AssemblyScript (compiled to WebAssembly with 128-bit SIMD by
+// test/hrng/kernels-build.ts into hrng/wasm/kernels.generated.ts; test/hrng/kernels-build.test.ts rebuilds it
+// and compares). Each function is a plain loop over linear memory laid out by hrng/kernels.ts: no allocation,
+// no runtime, no state but the memory it is handed. Every one mirrors a JavaScript implementation that stays as
+// its reference (hrng/toeplitz.ts, health.ts, periodic-test.ts, repeat-test.ts, estimate-tests.ts, fips.ts);
+// the tests in test/hrng/kernels.test.ts compare them output for output.
+
+// ---- Toeplitz extraction (hrng/toeplitz.ts) ----
+// table: 256 rows of rowBytes bytes; row v holds Q_v (bit t of the row is XOR over set bits k of v of the seed
+// bit t + 7 - k). Input byte b of a block (cb = nB - 1 - b) adds row x_b read from byte offset cb: the Toeplitz
+// shift structure makes every alignment one unaligned load of the same row.
+
+/** nBlocks blocks of nB bytes at input -> 112 bytes each at out (7 vectors). */
+export function toeplitz7(table: usize, rowBytes: usize, input: usize, nB: usize, out: usize, nBlocks: i32): void {
+  for (let blk = 0; blk < nBlocks; blk++) {
+    let a0 = i32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    let a4 = a0;
+    let a5 = a0;
+    let a6 = a0;
+    const last = input + nB - 1;
+    for (let cb: usize = 0; cb < nB; cb++) {
+      const p = table + (<usize>load<u8>(last - cb)) * rowBytes + cb;
+      a0 = v128.xor(a0, v128.load(p, 0));
+      a1 = v128.xor(a1, v128.load(p, 16));
+      a2 = v128.xor(a2, v128.load(p, 32));
+      a3 = v128.xor(a3, v128.load(p, 48));
+      a4 = v128.xor(a4, v128.load(p, 64));
+      a5 = v128.xor(a5, v128.load(p, 80));
+      a6 = v128.xor(a6, v128.load(p, 96));
+    }
+    v128.store(out, a0, 0);
+    v128.store(out, a1, 16);
+    v128.store(out, a2, 32);
+    v128.store(out, a3, 48);
+    v128.store(out, a4, 64);
+    v128.store(out, a5, 80);
+    v128.store(out, a6, 96);
+    input += nB;
+    out += 112;
+  }
+}
+
+/** The same with 8 vectors: up to 128 output bytes per block, outBytes apart (the caller leaves 16 bytes slack). */
+export function toeplitz8(
+  table: usize,
+  rowBytes: usize,
+  input: usize,
+  nB: usize,
+  out: usize,
+  outBytes: usize,
+  nBlocks: i32,
+): void {
+  for (let blk = 0; blk < nBlocks; blk++) {
+    let a0 = i32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    let a4 = a0;
+    let a5 = a0;
+    let a6 = a0;
+    let a7 = a0;
+    const last = input + nB - 1;
+    for (let cb: usize = 0; cb < nB; cb++) {
+      const p = table + (<usize>load<u8>(last - cb)) * rowBytes + cb;
+      a0 = v128.xor(a0, v128.load(p, 0));
+      a1 = v128.xor(a1, v128.load(p, 16));
+      a2 = v128.xor(a2, v128.load(p, 32));
+      a3 = v128.xor(a3, v128.load(p, 48));
+      a4 = v128.xor(a4, v128.load(p, 64));
+      a5 = v128.xor(a5, v128.load(p, 80));
+      a6 = v128.xor(a6, v128.load(p, 96));
+      a7 = v128.xor(a7, v128.load(p, 112));
+    }
+    v128.store(out, a0, 0);
+    v128.store(out, a1, 16);
+    v128.store(out, a2, 32);
+    v128.store(out, a3, 48);
+    v128.store(out, a4, 64);
+    v128.store(out, a5, 80);
+    v128.store(out, a6, 96);
+    v128.store(out, a7, 112);
+    input += nB;
+    out += outBytes;
+  }
+}
+
+// ---- Repetition Count Test (hrng/health.ts) ----
+// st: i32 [last, run, longest, cutoff]. Returns the index of the failing sample, or -1.
+export function rct(st: usize, p: usize, len: i32): i32 {
+  let last = load<i32>(st, 0);
+  let run = load<i32>(st, 4);
+  let longest = load<i32>(st, 8);
+  const cutoff = load<i32>(st, 12);
+  let failedAt = -1;
+  for (let i = 0; i < len; i++) {
+    const b = <i32>load<u8>(p + <usize>i);
+    if (b == last) {
+      if (++run >= cutoff) {
+        failedAt = i;
+        break;
+      }
+    } else {
+      if (run > longest) longest = run;
+      last = b;
+      run = 1;
+    }
+  }
+  if (run > longest) longest = run;
+  store<i32>(st, last, 0);
+  store<i32>(st, run, 4);
+  store<i32>(st, longest, 8);
+  return failedAt;
+}
+
+// ---- Adaptive Proportion Test (hrng/health.ts) ----
+// st: i32 [first, count, index, max, cutoff, window].
+export function apt(st: usize, p: usize, len: i32): i32 {
+  let first = load<i32>(st, 0);
+  let count = load<i32>(st, 4);
+  let index = load<i32>(st, 8);
+  let max = load<i32>(st, 12);
+  const cutoff = load<i32>(st, 16);
+  const window = load<i32>(st, 20);
+  let failedAt = -1;
+  for (let i = 0; i < len; i++) {
+    const b = <i32>load<u8>(p + <usize>i);
+    if (index == 0) {
+      first = b;
+      count = 1;
+    } else if (b == first) {
+      count++;
+    }
+    if (count > max) max = count;
+    if (++index == window) index = 0;
+    if (count >= cutoff) {
+      failedAt = i;
+      break;
+    }
+  }
+  store<i32>(st, first, 0);
+  store<i32>(st, count, 4);
+  store<i32>(st, index, 8);
+  store<i32>(st, max, 12);
+  return failedAt;
+}
+
+// ---- Periodic-structure test (hrng/periodic-test.ts) ----
+// st: i64 n @0, i64 candidates @8, i32 hash @16, i32 period @20, i32 L @24, i32 maxP @28, i32 baseL @32.
+// ring: 8192 bytes; pos: 16384 i64 (-1 = empty); hashes: 16384 i32.
+const RING_MASK: i64 = 8191;
+const BASE: i32 = 0x01000193;
+
+export function periodic(st: usize, ring: usize, pos: usize, hashes: usize, p: usize, len: i32): i32 {
+  let n = load<i64>(st, 0);
+  let candidates = load<i64>(st, 8);
+  let h = load<i32>(st, 16);
+  const L = <i64>load<i32>(st, 24);
+  const maxP = <i64>load<i32>(st, 28);
+  const baseL = load<i32>(st, 32);
+  let failedAt = -1;
+  for (let i = 0; i < len; i++) {
+    const x = <i32>load<u8>(p + <usize>i);
+    if (n >= L) h = h - (<i32>load<u8>(ring + <usize>((n - L) & RING_MASK))) * baseL;
+    h = h * BASE + x;
+    store<u8>(ring + <usize>(n & RING_MASK), <u8>x);
+    if (n >= L - 1) {
+      const slot = <usize>((<u32>(h * <i32>0x9e3779b1)) >>> 18);
+      const q = load<i64>(pos + (slot << 3));
+      if (q >= 0 && load<i32>(hashes + (slot << 2)) == h && n - q <= maxP) {
+        candidates++;
+        let k: i64 = 0;
+        while (
+          k < L &&
+          load<u8>(ring + <usize>((n - k) & RING_MASK)) == load<u8>(ring + <usize>((q - k) & RING_MASK))
+        )
+          k++;
+        if (k == L) {
+          store<i32>(st, <i32>(n - q), 20);
+          n++;
+          failedAt = i;
+          break;
+        }
+      }
+      store<i64>(pos + (slot << 3), n);
+      store<i32>(hashes + (slot << 2), h);
+    }
+    n++;
+  }
+  store<i64>(st, n, 0);
+  store<i64>(st, candidates, 8);
+  store<i32>(st, h, 16);
+  return failedAt;
+}
+
+// ---- Repeated 64-byte block (hrng/repeat-test.ts) ----
+// st: f64 blocks @0, i32 cur @8, i32 count0 @12, i32 count1 @16, i32 partialLen @20, i32 slots @24,
+// i32 perGeneration @28. gens: generation g's a at gens + 2 g slots 4, its b right after. partial: 64 bytes.
+// Returns the index of the last byte of the first repeated block, or -1; on failure the partial is dropped.
+
+function genA(gens: usize, slots: usize, g: i32): usize {
+  return gens + (<usize>g) * slots * 8;
+}
+
+/** 1 when the fingerprint is in generation g; inserts it when absent and insert. */
+function probe(gens: usize, slots: usize, g: i32, h1: i32, h2: i32, insert: bool, st: usize): bool {
+  const a = genA(gens, slots, g);
+  const b = a + slots * 4;
+  const mask = slots - 1;
+  let i = (<usize>(<u32>(h2 * <i32>0x9e3779b1))) & mask;
+  let v = load<i32>(b + (i << 2));
+  while (v != 0) {
+    if (v == h2 && load<i32>(a + (i << 2)) == h1) return true;
+    i = (i + 1) & mask;
+    v = load<i32>(b + (i << 2));
+  }
+  if (insert) {
+    store<i32>(a + (i << 2), h1);
+    store<i32>(b + (i << 2), h2);
+    const c = st + 12 + (<usize>g << 2);
+    store<i32>(c, load<i32>(c) + 1);
+  }
+  return false;
+}
+
+/** false when the block at o repeats one of the history. */
+function checkBlock(st: usize, gens: usize, o: usize): bool {
+  let h1: i32 = 0x243f6a88;
+  let h2: i32 = <i32>0x85a308d3;
+  for (let i: usize = 0; i < 64; i += 4) {
+    const w = load<i32>(o + i);
+    h1 = (h1 ^ w) * <i32>0x9e3779b1;
+    h1 ^= <i32>(<u32>h1 >>> 15);
+    h2 = (h2 + w) * <i32>0x85ebca77;
+    h2 ^= <i32>(<u32>h2 >>> 13);
+    h2 = h2 * <i32>0xc2b2ae3d;
+  }
+  h1 = (h1 ^ <i32>(<u32>h1 >>> 16)) * 0x7feb352d;
+  h1 ^= <i32>(<u32>h1 >>> 15);
+  h2 ^= <i32>(<u32>h2 >>> 16);
+  h2 |= 1;
+  store<f64>(st, load<f64>(st, 0) + 1, 0);
+  const slots = <usize>load<i32>(st, 24);
+  const cur = load<i32>(st, 8);
+  if (probe(gens, slots, cur ^ 1, h1, h2, false, st) || probe(gens, slots, cur, h1, h2, true, st)) return false;
+  if (load<i32>(st + 12 + (<usize>cur << 2)) >= load<i32>(st, 28)) {
+    // The older generation is dropped and becomes the current one.
+    const old = cur ^ 1;
+    memory.fill(genA(gens, slots, old), 0, slots * 8);
+    store<i32>(st + 12 + (<usize>old << 2), 0);
+    store<i32>(st, old, 8);
+  }
+  return true;
+}
+
+export function repeat(st: usize, gens: usize, partial: usize, p: usize, len: i32): i32 {
+  let i = 0;
+  let partialLen = load<i32>(st, 20);
+  if (partialLen > 0) {
+    const k = min(64 - partialLen, len);
+    memory.copy(partial + <usize>partialLen, p, <usize>k);
+    partialLen += k;
+    i = k;
+    if (partialLen < 64) {
+      store<i32>(st, partialLen, 20);
+      return -1;
+    }
+    store<i32>(st, 0, 20);
+    if (!checkBlock(st, gens, partial)) return i - 1;
+  }
+  for (; i + 64 <= len; i += 64) {
+    if (!checkBlock(st, gens, p + <usize>i)) {
+      store<i32>(st, 0, 20);
+      return i + 63;
+    }
+  }
+  if (i < len) {
+    memory.copy(partial, p + <usize>i, <usize>(len - i));
+    store<i32>(st, len - i, 20);
+  } else {
+    store<i32>(st, 0, 20);
+  }
+  return -1;
+}
+
+// ---- Sliding most-common-value test (hrng/estimate-tests.ts) ----
+// ring: W bytes; counts: 256 i32. at = n mod W; full = n >= W. Returns the new at.
+export function mcvScan(ring: usize, counts: usize, W: i32, at: i32, full: i32, p: usize, len: i32): i32 {
+  let i = 0;
+  if (!full) {
+    for (; i < len && at < W; i++) {
+      const x = <usize>load<u8>(p + <usize>i);
+      store<u8>(ring + <usize>at, <u8>x);
+      store<i32>(counts + (x << 2), load<i32>(counts + (x << 2)) + 1);
+      at++;
+    }
+    if (at == W) at = 0;
+  }
+  for (; i < len; i++) {
+    const x = <usize>load<u8>(p + <usize>i);
+    const o = (<usize>load<u8>(ring + <usize>at)) << 2;
+    store<i32>(counts + o, load<i32>(counts + o) - 1);
+    store<u8>(ring + <usize>at, <u8>x);
+    store<i32>(counts + (x << 2), load<i32>(counts + (x << 2)) + 1);
+    if (++at == W) at = 0;
+  }
+  return at;
+}
+
+/** The largest of the 256 counts. */
+export function mcvMax(counts: usize): i32 {
+  let m = i32x4.splat(0);
+  for (let o: usize = 0; o < 1024; o += 16) m = i32x4.max_s(m, v128.load(counts + o));
+  return max(max(i32x4.extract_lane(m, 0), i32x4.extract_lane(m, 1)), max(i32x4.extract_lane(m, 2), i32x4.extract_lane(m, 3)));
+}
+
+// ---- Sliding collision test (hrng/estimate-tests.ts) ----
+// table: 1024 i32 (state << 8 | byte). ret: i32 [short, all]. Returns the new state.
+export function collisionScan(table: usize, state: i32, p: usize, len: i32, ret: usize): i32 {
+  let st = state;
+  let short = 0;
+  let all = 0;
+  for (let i = 0; i < len; i++) {
+    const e = load<i32>(table + ((<usize>((st << 8) | <i32>load<u8>(p + <usize>i))) << 2));
+    st = e & 15;
+    const s = (e >> 4) & 15;
+    short += s;
+    all += s + (e >> 8);
+  }
+  store<i32>(ret, short, 0);
+  store<i32>(ret, all, 4);
+  return st;
+}
+
+// ---- FIPS 140-2 block tests (hrng/fips.ts) ----
+// step: 54 x 256 u32 run state machine; inner: 256 rows of 8 bytes (count, then run indexes); work: 256 i32
+// histogram then 13 i32 run counts. Returns monobit | poker << 1 | runs << 2 | longRun << 3 (1 = passed).
+const RUN_STATES_PER_BIT = 27;
+
+export function fipsBlock(step: usize, inner: usize, work: usize, p: usize): i32 {
+  const hist = work;
+  const runs = work + 1024;
+  memory.fill(work, 0, 1024 + 13 * 4);
+  let state = load<u8>(p) >> 7 == 1 ? RUN_STATES_PER_BIT : 0;
+  let longRun: u32 = 0;
+  for (let i: usize = 0; i < 2500; i++) {
+    const byte = <usize>load<u8>(p + i);
+    store<i32>(hist + (byte << 2), load<i32>(hist + (byte << 2)) + 1);
+    const e = load<u32>(step + ((((<usize>state) << 8) | byte) << 2));
+    const c1 = runs + (<usize>((e >>> 8) & 0xff) << 2);
+    store<i32>(c1, load<i32>(c1) + 1);
+    const c2 = runs + (<usize>((e >>> 16) & 0xff) << 2);
+    store<i32>(c2, load<i32>(c2) + 1);
+    longRun |= e >>> 24;
+    state = <i32>(e & 0xff);
+  }
+  {
+    const bit = state >= RUN_STATES_PER_BIT ? 1 : 0;
+    const run = state - bit * RUN_STATES_PER_BIT;
+    const k = runs + (<usize>(bit * 6 + min(run, 6) - 1) << 2);
+    store<i32>(k, load<i32>(k) + 1);
+    if (run >= 26) longRun = 1;
+  }
+  let ones = 0;
+  let n0: i64 = 0;
+  let sumSq: i64 = 0;
+  // Nibble counts: high nibble of v is v >> 4, low is v & 15.
+  const nib = work + 1024 + 64; // 16 i32 scratch after the run counts
+  memory.fill(nib, 0, 64);
+  for (let v: usize = 0; v < 256; v++) {
+    const n = load<i32>(hist + (v << 2));
+    if (n == 0) continue;
+    ones += popcnt<i32>(<i32>v) * n;
+    const hi = nib + ((v >> 4) << 2);
+    store<i32>(hi, load<i32>(hi) + n);
+    const lo = nib + ((v & 15) << 2);
+    store<i32>(lo, load<i32>(lo) + n);
+    const row = inner + (v << 3);
+    const cnt = <usize>load<u8>(row);
+    for (let j: usize = 1; j <= cnt; j++) {
+      const r = runs + ((<usize>load<u8>(row + j)) << 2);
+      store<i32>(r, load<i32>(r) + n);
+    }
+  }
+  for (let v: usize = 0; v < 16; v++) {
+    n0 = <i64>load<i32>(nib + (v << 2));
+    sumSq += n0 * n0;
+  }
+  const poker = (16.0 / 5000.0) * <f64>sumSq - 5000.0;
+  let runsOk = 1;
+  for (let b = 0; b < 2; b++) {
+    for (let i = 0; i < 6; i++) {
+      const n = load<i32>(runs + (<usize>(b * 6 + i) << 2));
+      let lo = 0;
+      let hi = 0;
+      if (i == 0) {
+        lo = 2315;
+        hi = 2685;
+      } else if (i == 1) {
+        lo = 1114;
+        hi = 1386;
+      } else if (i == 2) {
+        lo = 527;
+        hi = 723;
+      } else if (i == 3) {
+        lo = 240;
+        hi = 384;
+      } else {
+        lo = 103;
+        hi = 209;
+      }
+      if (n < lo || n > hi) runsOk = 0;
+    }
+  }
+  const monobit = ones > 9725 && ones < 10275 ? 1 : 0;
+  const pokerOk = poker > 2.16 && poker < 46.17 ? 1 : 0;
+  return monobit | (pokerOk << 1) | (runsOk << 2) | ((longRun == 0 ? 1 : 0) << 3);
+}

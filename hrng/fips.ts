@@ -108,6 +108,23 @@ interface Tables {
 
 let cached: Tables | null = null;
 
+/**
+ * The block tests' lookup tables in the layout of the WebAssembly kernel (hrng/wasm/kernels.as, fipsBlock): the
+ * run state machine as 54 x 256 u32, and per byte value 8 bytes: the count of its inner runs, then their indexes.
+ */
+export function fipsKernelTables(): { readonly step: Uint32Array; readonly inner: Uint8Array } {
+  const t = tables();
+  const inner = new Uint8Array(256 * 8);
+  for (let v = 0; v < 256; v++) {
+    const runs = t.inner[v] as number[];
+    inner[v * 8] = runs.length;
+    runs.forEach((k, j) => {
+      inner[v * 8 + 1 + j] = k;
+    });
+  }
+  return { step: t.step, inner };
+}
+
 function tables(): Tables {
   if (cached) return cached;
   const popcount = new Uint8Array(256);

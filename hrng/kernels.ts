@@ -37,9 +37,10 @@ export interface KernelExports {
   ): void;
   rct(st: number, p: number, len: number): number;
   apt(st: number, p: number, len: number): number;
-  periodic(st: number, ring: number, pos: number, hashes: number, p: number, len: number): number;
+  periodic(st: number, table: number, p: number, len: number): number;
   repeat(st: number, gens: number, partial: number, p: number, len: number): number;
-  mcvScan(ring: number, counts: number, W: number, at: number, full: number, p: number, len: number): number;
+  mcvScan(hist: number, p: number, len: number): void;
+  mcvStep(hist: number, slot: number, counts: number): void;
   mcvMax(counts: number): number;
   collisionScan(table: number, state: number, p: number, len: number, ret: number): number;
   fipsBlock(step: number, inner: number, work: number, p: number): number;
@@ -102,25 +103,38 @@ export class KernelMemory {
 export const STAGE_BYTES = 1 << 20;
 
 /**
- * A region where input is copied before the kernels read it.
+ * A region where input is copied before the kernels read it. With `history`, the last `history` bytes of the
+ * input that came before stay right in front of each new input (at `at - history`), so a kernel can look back
+ * across pushes in place (the periodic test).
  */
 export class Stage {
+  /** Where each input is put. */
   readonly at: number;
+  private readonly base: number;
+  private lastLen = 0;
+
+  /** @throws RangeError when the memory cannot grow */
   constructor(
     readonly mem: KernelMemory,
     readonly bytes = STAGE_BYTES,
+    readonly history = 0,
   ) {
-    this.at = mem.alloc(bytes);
+    this.base = mem.alloc(history + bytes);
+    this.at = this.base + history;
   }
 
-  /** Copy `src` (at most {@link bytes}) in; returns its offset. */
+  /** Copy `src` (at most {@link bytes}) in after the history; returns its offset. */
   put(src: Uint8Array): number {
-    this.mem.u8.set(src, this.at);
+    const u8 = this.mem.u8;
+    if (this.history > 0) u8.copyWithin(this.base, this.base + this.lastLen, this.base + this.lastLen + this.history);
+    u8.set(src, this.at);
+    this.lastLen = src.length;
     return this.at;
   }
 
-  /** Zero what a put left there. */
-  wipe(len: number): void {
-    this.mem.u8.fill(0, this.at, this.at + len);
+  /** Zero the history and what the last put left. */
+  wipe(): void {
+    this.mem.u8.fill(0, this.base, this.at + this.lastLen);
+    this.lastLen = 0;
   }
 }

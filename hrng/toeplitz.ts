@@ -333,7 +333,7 @@ export class ToeplitzExtractor {
       else k.toeplitz8(this.table, this.rowBytes, p, nB, this.output, oB, nb); // writes 128 bytes a block, oB apart
       const u8 = this.mem.u8;
       out.set(u8.subarray(this.output, this.output + nb * oB), at + b * oB);
-      this.input.wipe(nb * nB);
+      this.input.wipe();
       u8.fill(0, this.output, this.output + nb * oB + SIMD_MAX_OUT);
     }
   }

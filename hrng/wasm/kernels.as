@@ -89,24 +89,39 @@ export function toeplitz8(
 
 // ---- Repetition Count Test (hrng/health.ts) ----
 // st: i32 [last, run, longest, cutoff]. Returns the index of the failing sample, or -1.
+// 16 bytes at a time: a block in which no byte equals the one before it (the first compared with `last`) closes
+// the current run and leaves a run of 1; only blocks with an equal neighbour are walked byte by byte.
 export function rct(st: usize, p: usize, len: i32): i32 {
   let last = load<i32>(st, 0);
   let run = load<i32>(st, 4);
   let longest = load<i32>(st, 8);
   const cutoff = load<i32>(st, 12);
   let failedAt = -1;
-  for (let i = 0; i < len; i++) {
-    const b = <i32>load<u8>(p + <usize>i);
-    if (b == last) {
-      if (++run >= cutoff) {
-        failedAt = i;
-        break;
-      }
-    } else {
+  let i = 0;
+  while (i < len) {
+    if (i + 16 <= len && i > 0 && !v128.any_true(i8x16.eq(v128.load(p + <usize>i), v128.load(p + <usize>i - 1)))) {
+      // i > 0: the byte before is in the input, and equals last.
       if (run > longest) longest = run;
-      last = b;
       run = 1;
+      last = <i32>load<u8>(p + <usize>i + 15);
+      i += 16;
+      continue;
     }
+    const end = min(len, i + 16);
+    for (; i < end; i++) {
+      const b = <i32>load<u8>(p + <usize>i);
+      if (b == last) {
+        if (++run >= cutoff) {
+          failedAt = i;
+          break;
+        }
+      } else {
+        if (run > longest) longest = run;
+        last = b;
+        run = 1;
+      }
+    }
+    if (failedAt >= 0) break;
   }
   if (run > longest) longest = run;
   store<i32>(st, last, 0);
@@ -117,7 +132,10 @@ export function rct(st: usize, p: usize, len: i32): i32 {
 
 // ---- Adaptive Proportion Test (hrng/health.ts) ----
 // st: i32 [first, count, index, max, cutoff, window].
-export function apt(st: usize, p: usize, len: i32): i32 {
+// Whole windows of 512 are counted 16 bytes at a time (the count only grows inside a window, so its highest
+// value is its last and it fails at all only when its total reaches the cutoff; then it is walked byte by byte
+// to find where). Partial windows at either end of the input are walked byte by byte.
+function aptScalar(st: usize, p: usize, from: i32, to: i32): i32 {
   let first = load<i32>(st, 0);
   let count = load<i32>(st, 4);
   let index = load<i32>(st, 8);
@@ -125,7 +143,7 @@ export function apt(st: usize, p: usize, len: i32): i32 {
   const cutoff = load<i32>(st, 16);
   const window = load<i32>(st, 20);
   let failedAt = -1;
-  for (let i = 0; i < len; i++) {
+  for (let i = from; i < to; i++) {
     const b = <i32>load<u8>(p + <usize>i);
     if (index == 0) {
       first = b;
@@ -147,47 +165,90 @@ export function apt(st: usize, p: usize, len: i32): i32 {
   return failedAt;
 }
 
+export function apt(st: usize, p: usize, len: i32): i32 {
+  const window = load<i32>(st, 20);
+  let i = 0;
+  const index = load<i32>(st, 8);
+  if (index != 0) {
+    const head = min(len, window - index);
+    const at = aptScalar(st, p, 0, head);
+    if (at >= 0) return at;
+    i = head;
+  }
+  if (window == 512) {
+    const cutoff = load<i32>(st, 16);
+    while (i + 512 <= len) {
+      const w = p + <usize>i;
+      const first = load<u8>(w);
+      const f = i8x16.splat(first);
+      let acc = i8x16.splat(0);
+      for (let o: usize = 0; o < 512; o += 16) acc = i8x16.sub(acc, i8x16.eq(v128.load(w + o), f));
+      // Lane sums are at most 32: add them up pairwise.
+      const s16 = i16x8.extadd_pairwise_i8x16_u(acc);
+      const s32 = i32x4.extadd_pairwise_i16x8_u(s16);
+      const count = i32x4.extract_lane(s32, 0) + i32x4.extract_lane(s32, 1) + i32x4.extract_lane(s32, 2) + i32x4.extract_lane(s32, 3);
+      if (count >= cutoff) {
+        const at = aptScalar(st, p, i, i + 512);
+        return at;
+      }
+      if (count > load<i32>(st, 12)) store<i32>(st, count, 12);
+      store<i32>(st, <i32>first, 0);
+      store<i32>(st, count, 4);
+      i += 512;
+    }
+  }
+  if (i < len) return aptScalar(st, p, i, len);
+  return -1;
+}
+
 // ---- Periodic-structure test (hrng/periodic-test.ts) ----
 // st: i64 n @0, i64 candidates @8, i32 hash @16, i32 period @20, i32 L @24, i32 maxP @28, i32 baseL @32.
-// ring: 8192 bytes; pos: 16384 i64 (-1 = empty); hashes: 16384 i32.
-const RING_MASK: i64 = 8191;
+// The input has the stream's previous bytes right before it (at least maxP + L of them, hrng/kernels.ts Stage),
+// so the byte leaving the rolling hash and both sides of a candidate are read in place. table: 16384 entries of
+// (i32 hash, u32 position + 1; 0 = empty). A position kept in 32 bits can look recent again 4 GiB later; such a
+// candidate is compared byte by byte like any other and cannot match (a real repeat at that distance would have
+// put a later position in the slot), so only the candidates statistic can differ from the reference.
 const BASE: i32 = 0x01000193;
 
-export function periodic(st: usize, ring: usize, pos: usize, hashes: usize, p: usize, len: i32): i32 {
+export function periodic(st: usize, table: usize, p: usize, len: i32): i32 {
   let n = load<i64>(st, 0);
   let candidates = load<i64>(st, 8);
   let h = load<i32>(st, 16);
-  const L = <i64>load<i32>(st, 24);
-  const maxP = <i64>load<i32>(st, 28);
+  const L = load<i32>(st, 24);
+  const maxP = <u32>load<i32>(st, 28);
   const baseL = load<i32>(st, 32);
   let failedAt = -1;
-  for (let i = 0; i < len; i++) {
-    const x = <i32>load<u8>(p + <usize>i);
-    if (n >= L) h = h - (<i32>load<u8>(ring + <usize>((n - L) & RING_MASK))) * baseL;
-    h = h * BASE + x;
-    store<u8>(ring + <usize>(n & RING_MASK), <u8>x);
-    if (n >= L - 1) {
-      const slot = <usize>((<u32>(h * <i32>0x9e3779b1)) >>> 18);
-      const q = load<i64>(pos + (slot << 3));
-      if (q >= 0 && load<i32>(hashes + (slot << 2)) == h && n - q <= maxP) {
-        candidates++;
-        let k: i64 = 0;
-        while (
-          k < L &&
-          load<u8>(ring + <usize>((n - k) & RING_MASK)) == load<u8>(ring + <usize>((q - k) & RING_MASK))
-        )
-          k++;
-        if (k == L) {
-          store<i32>(st, <i32>(n - q), 20);
-          n++;
-          failedAt = i;
-          break;
-        }
-      }
-      store<i64>(pos + (slot << 3), n);
-      store<i32>(hashes + (slot << 2), h);
-    }
+  let i = 0;
+  // Until the first L bytes of the stream are in: no byte leaves the hash, nothing is looked up.
+  for (; i < len && n < <i64>(L - 1); i++) {
+    h = h * BASE + <i32>load<u8>(p + <usize>i);
     n++;
+  }
+  let pos1 = <u32>(n + 1); // position + 1, modulo 2^32
+  for (; i < len; i++) {
+    const q = p + <usize>i;
+    if (n >= <i64>L) h = h - (<i32>load<u8>(q - <usize>L)) * baseL;
+    h = h * BASE + <i32>load<u8>(q);
+    const e = table + ((<usize>((<u32>(h * <i32>0x9e3779b1)) >>> 18)) << 3);
+    const eh = load<i32>(e, 0);
+    const ep = load<u32>(e, 4);
+    const d = pos1 - ep;
+    if (eh == h && ep != 0 && d <= maxP) {
+      candidates++;
+      let k: usize = 0;
+      const back = <usize>d;
+      while (k < <usize>L && load<u8>(q - k) == load<u8>(q - k - back)) k++;
+      if (k == <usize>L) {
+        store<i32>(st, <i32>d, 20);
+        n++;
+        failedAt = i;
+        break;
+      }
+    }
+    store<i32>(e, h, 0);
+    store<u32>(e, pos1, 4);
+    n++;
+    pos1++;
   }
   store<i64>(st, n, 0);
   store<i64>(st, candidates, 8);
@@ -286,34 +347,49 @@ export function repeat(st: usize, gens: usize, partial: usize, p: usize, len: i3
 }
 
 // ---- Sliding most-common-value test (hrng/estimate-tests.ts) ----
-// ring: W bytes; counts: 256 i32. at = n mod W; full = n >= W. Returns the new at.
-export function mcvScan(ring: usize, counts: usize, W: i32, at: i32, full: i32, p: usize, len: i32): i32 {
+// The window (W = steps x step bytes) is the sum of the histograms of its last `steps` steps: each byte adds 1
+// to its step's histogram (four interleaved copies, so neighbouring equal bytes do not wait on each other),
+// and a finished step is added to the window's counts while the step leaving the window is taken out.
+// hist: 4 x 256 i32 (the step in progress); hists: steps x 256 i32 (ring of finished steps); counts: 256 i32.
+export function mcvScan(hist: usize, p: usize, len: i32): void {
   let i = 0;
-  if (!full) {
-    for (; i < len && at < W; i++) {
-      const x = <usize>load<u8>(p + <usize>i);
-      store<u8>(ring + <usize>at, <u8>x);
-      store<i32>(counts + (x << 2), load<i32>(counts + (x << 2)) + 1);
-      at++;
-    }
-    if (at == W) at = 0;
+  for (; i + 4 <= len; i += 4) {
+    const a = hist + ((<usize>load<u8>(p + <usize>i)) << 2);
+    store<i32>(a, load<i32>(a) + 1);
+    const b = hist + 1024 + ((<usize>load<u8>(p + <usize>i + 1)) << 2);
+    store<i32>(b, load<i32>(b) + 1);
+    const c = hist + 2048 + ((<usize>load<u8>(p + <usize>i + 2)) << 2);
+    store<i32>(c, load<i32>(c) + 1);
+    const d = hist + 3072 + ((<usize>load<u8>(p + <usize>i + 3)) << 2);
+    store<i32>(d, load<i32>(d) + 1);
   }
   for (; i < len; i++) {
-    const x = <usize>load<u8>(p + <usize>i);
-    const o = (<usize>load<u8>(ring + <usize>at)) << 2;
-    store<i32>(counts + o, load<i32>(counts + o) - 1);
-    store<u8>(ring + <usize>at, <u8>x);
-    store<i32>(counts + (x << 2), load<i32>(counts + (x << 2)) + 1);
-    if (++at == W) at = 0;
+    const a = hist + ((<usize>load<u8>(p + <usize>i)) << 2);
+    store<i32>(a, load<i32>(a) + 1);
   }
-  return at;
+}
+
+/** Close a step: counts += the step's histogram - slot's old histogram; the slot keeps the new one. */
+export function mcvStep(hist: usize, slot: usize, counts: usize): void {
+  for (let o: usize = 0; o < 1024; o += 16) {
+    const h = i32x4.add(
+      i32x4.add(v128.load(hist + o), v128.load(hist + o + 1024)),
+      i32x4.add(v128.load(hist + o + 2048), v128.load(hist + o + 3072)),
+    );
+    v128.store(counts + o, i32x4.sub(i32x4.add(v128.load(counts + o), h), v128.load(slot + o)));
+    v128.store(slot + o, h);
+  }
+  memory.fill(hist, 0, 4096);
 }
 
 /** The largest of the 256 counts. */
 export function mcvMax(counts: usize): i32 {
   let m = i32x4.splat(0);
   for (let o: usize = 0; o < 1024; o += 16) m = i32x4.max_s(m, v128.load(counts + o));
-  return max(max(i32x4.extract_lane(m, 0), i32x4.extract_lane(m, 1)), max(i32x4.extract_lane(m, 2), i32x4.extract_lane(m, 3)));
+  return max(
+    max(i32x4.extract_lane(m, 0), i32x4.extract_lane(m, 1)),
+    max(i32x4.extract_lane(m, 2), i32x4.extract_lane(m, 3)),
+  );
 }
 
 // ---- Sliding collision test (hrng/estimate-tests.ts) ----

@@ -30,7 +30,7 @@ import {
 } from './estimate-tests.js';
 import { FIPS_BLOCK_BYTES, type FipsTestName, type FipsVerdict, fipsKernelTables } from './fips.js';
 import { FIPS_RATE_WINDOW } from './fips-rate.js';
-import { type KernelExports, type KernelMemory, Stage } from './kernels.js';
+import { type KernelExports, type KernelMemory, STAGE_BYTES, Stage } from './kernels.js';
 import { PERIODIC_MAX_PERIOD } from './periodic-test.js';
 import { REPEAT_BLOCK_BYTES, REPEAT_HISTORY_BYTES } from './repeat-test.js';
 
@@ -223,6 +223,7 @@ export class KernelRepeat extends KernelTest {
   private readonly gens: number;
   private readonly partial: number;
   private readonly slots: number;
+  private readonly prints: number;
   /** Repeats found (0 or 1: the test latches at the first). */
   repeats = 0;
 
@@ -238,6 +239,7 @@ export class KernelRepeat extends KernelTest {
     this.st = mem.alloc(32);
     this.gens = mem.alloc(2 * this.slots * 8);
     this.partial = mem.alloc(REPEAT_BLOCK_BYTES);
+    this.prints = mem.alloc((STAGE_BYTES / REPEAT_BLOCK_BYTES + 1) * 8);
     const s = this.i32(this.st);
     s[6] = this.slots;
     s[7] = perGeneration;
@@ -250,7 +252,7 @@ export class KernelRepeat extends KernelTest {
 
   feedStaged(p: number, len: number): number {
     if (this.failedFlag) return len > 0 ? 0 : -1;
-    const at = this.k.repeat(this.st, this.gens, this.partial, p, len);
+    const at = this.k.repeat(this.st, this.gens, this.partial, this.prints, p, len);
     if (at >= 0) {
       this.failedFlag = true;
       this.repeats++;
@@ -478,7 +480,7 @@ export class KernelFipsMonitor {
     mem.u8.set(new Uint8Array(t.step.buffer, t.step.byteOffset, t.step.byteLength), this.step);
     this.inner = mem.alloc(t.inner.length);
     mem.u8.set(t.inner, this.inner);
-    this.work = mem.alloc(1024 + 64 + 64);
+    this.work = mem.alloc(1024 + 128 + 169 * 4);
     this.buf = mem.alloc(FIPS_BLOCK_BYTES);
   }
 

@@ -38,7 +38,7 @@ export interface KernelExports {
   rct(st: number, p: number, len: number): number;
   apt(st: number, p: number, len: number): number;
   periodic(st: number, table: number, p: number, len: number): number;
-  repeat(st: number, gens: number, partial: number, p: number, len: number): number;
+  repeat(st: number, gens: number, partial: number, prints: number, p: number, len: number): number;
   mcvScan(hist: number, p: number, len: number): void;
   mcvStep(hist: number, slot: number, counts: number): void;
   mcvMax(counts: number): number;

@@ -224,32 +224,35 @@ export function periodic(st: usize, table: usize, p: usize, len: i32): i32 {
     h = h * BASE + <i32>load<u8>(p + <usize>i);
     n++;
   }
+  // The L-th byte: nothing leaves the hash yet, but it is looked up.
+  let start = i;
   let pos1 = <u32>(n + 1); // position + 1, modulo 2^32
+  let first = n == <i64>(L - 1);
+  const uL = <usize>L;
   for (; i < len; i++) {
     const q = p + <usize>i;
-    if (n >= <i64>L) h = h - (<i32>load<u8>(q - <usize>L)) * baseL;
+    if (first) first = false;
+    else h = h - (<i32>load<u8>(q - uL)) * baseL;
     h = h * BASE + <i32>load<u8>(q);
     const e = table + ((<usize>((<u32>(h * <i32>0x9e3779b1)) >>> 18)) << 3);
-    const eh = load<i32>(e, 0);
-    const ep = load<u32>(e, 4);
-    const d = pos1 - ep;
-    if (eh == h && ep != 0 && d <= maxP) {
+    const entry = load<u64>(e);
+    const d = pos1 - <u32>(entry >>> 32);
+    if (<i32>entry == h && d <= maxP && <u32>(entry >>> 32) != 0) {
       candidates++;
       let k: usize = 0;
       const back = <usize>d;
-      while (k < <usize>L && load<u8>(q - k) == load<u8>(q - k - back)) k++;
-      if (k == <usize>L) {
+      while (k < uL && load<u8>(q - k) == load<u8>(q - k - back)) k++;
+      if (k == uL) {
         store<i32>(st, <i32>d, 20);
-        n++;
         failedAt = i;
+        i++;
         break;
       }
     }
-    store<i32>(e, h, 0);
-    store<u32>(e, pos1, 4);
-    n++;
+    store<u64>(e, ((<u64>pos1) << 32) | <u64>(<u32>h));
     pos1++;
   }
+  n += <i64>(i - start);
   store<i64>(st, n, 0);
   store<i64>(st, candidates, 8);
   store<i32>(st, h, 16);
@@ -286,8 +289,8 @@ function probe(gens: usize, slots: usize, g: i32, h1: i32, h2: i32, insert: bool
   return false;
 }
 
-/** false when the block at o repeats one of the history. */
-function checkBlock(st: usize, gens: usize, o: usize): bool {
+/** The block's two 32-bit fingerprints (the second made odd, so (0, 0) marks an empty slot). */
+function fingerprint(o: usize, out: usize): void {
   let h1: i32 = 0x243f6a88;
   let h2: i32 = <i32>0x85a308d3;
   for (let i: usize = 0; i < 64; i += 4) {
@@ -301,7 +304,12 @@ function checkBlock(st: usize, gens: usize, o: usize): bool {
   h1 = (h1 ^ <i32>(<u32>h1 >>> 16)) * 0x7feb352d;
   h1 ^= <i32>(<u32>h1 >>> 15);
   h2 ^= <i32>(<u32>h2 >>> 16);
-  h2 |= 1;
+  store<i32>(out, h1, 0);
+  store<i32>(out, h2 | 1, 4);
+}
+
+/** false when the fingerprint repeats one of the history; else inserts it (and turns generations over). */
+function checkPrint(st: usize, gens: usize, h1: i32, h2: i32): bool {
   store<f64>(st, load<f64>(st, 0) + 1, 0);
   const slots = <usize>load<i32>(st, 24);
   const cur = load<i32>(st, 8);
@@ -316,7 +324,10 @@ function checkBlock(st: usize, gens: usize, o: usize): bool {
   return true;
 }
 
-export function repeat(st: usize, gens: usize, partial: usize, p: usize, len: i32): i32 {
+// prints: scratch for 2 i32 per block of the input (len / 64 + 1 blocks).
+// All fingerprints of the input are made first, then looked up in order: the lookups (cache misses in a
+// table of tens of MiB) then follow each other closely enough to overlap.
+export function repeat(st: usize, gens: usize, partial: usize, prints: usize, p: usize, len: i32): i32 {
   let i = 0;
   let partialLen = load<i32>(st, 20);
   if (partialLen > 0) {
@@ -329,14 +340,19 @@ export function repeat(st: usize, gens: usize, partial: usize, p: usize, len: i3
       return -1;
     }
     store<i32>(st, 0, 20);
-    if (!checkBlock(st, gens, partial)) return i - 1;
+    fingerprint(partial, prints);
+    if (!checkPrint(st, gens, load<i32>(prints, 0), load<i32>(prints, 4))) return i - 1;
   }
-  for (; i + 64 <= len; i += 64) {
-    if (!checkBlock(st, gens, p + <usize>i)) {
+  const blocks = (len - i) >> 6;
+  for (let b = 0; b < blocks; b++) fingerprint(p + <usize>(i + (b << 6)), prints + (<usize>b << 3));
+  for (let b = 0; b < blocks; b++) {
+    const f = prints + (<usize>b << 3);
+    if (!checkPrint(st, gens, load<i32>(f, 0), load<i32>(f, 4))) {
       store<i32>(st, 0, 20);
-      return i + 63;
+      return i + (b << 6) + 63;
     }
   }
+  i += blocks << 6;
   if (i < len) {
     memory.copy(partial, p + <usize>i, <usize>(len - i));
     store<i32>(st, len - i, 20);
@@ -418,19 +434,27 @@ const RUN_STATES_PER_BIT = 27;
 export function fipsBlock(step: usize, inner: usize, work: usize, p: usize): i32 {
   const hist = work;
   const runs = work + 1024;
-  memory.fill(work, 0, 1024 + 13 * 4);
+  const pairs = work + 1024 + 128; // 169 i32
+  memory.fill(work, 0, 1024 + 128 + 169 * 4);
   let state = load<u8>(p) >> 7 == 1 ? RUN_STATES_PER_BIT : 0;
   let longRun: u32 = 0;
   for (let i: usize = 0; i < 2500; i++) {
     const byte = <usize>load<u8>(p + i);
     store<i32>(hist + (byte << 2), load<i32>(hist + (byte << 2)) + 1);
     const e = load<u32>(step + ((((<usize>state) << 8) | byte) << 2));
-    const c1 = runs + (<usize>((e >>> 8) & 0xff) << 2);
-    store<i32>(c1, load<i32>(c1) + 1);
-    const c2 = runs + (<usize>((e >>> 16) & 0xff) << 2);
-    store<i32>(c2, load<i32>(c2) + 1);
+    // The pair of runs the byte closes (13 x 13 kinds, 12 = none), one counter for both.
+    const c = pairs + ((((e >>> 8) & 0xff) * 13 + ((e >>> 16) & 0xff)) << 2);
+    store<i32>(c, load<i32>(c) + 1);
     longRun |= e >>> 24;
     state = <i32>(e & 0xff);
+  }
+  for (let c1: usize = 0; c1 < 13; c1++) {
+    for (let c2: usize = 0; c2 < 13; c2++) {
+      const n = load<i32>(pairs + ((c1 * 13 + c2) << 2));
+      if (n == 0) continue;
+      store<i32>(runs + (c1 << 2), load<i32>(runs + (c1 << 2)) + n);
+      store<i32>(runs + (c2 << 2), load<i32>(runs + (c2 << 2)) + n);
+    }
   }
   {
     const bit = state >= RUN_STATES_PER_BIT ? 1 : 0;
@@ -443,7 +467,7 @@ export function fipsBlock(step: usize, inner: usize, work: usize, p: usize): i32
   let n0: i64 = 0;
   let sumSq: i64 = 0;
   // Nibble counts: high nibble of v is v >> 4, low is v & 15.
-  const nib = work + 1024 + 64; // 16 i32 scratch after the run counts
+  const nib = work + 1024 + 64; // 16 i32 scratch after the run counts (13 of them)
   memory.fill(nib, 0, 64);
   for (let v: usize = 0; v < 256; v++) {
     const n = load<i32>(hist + (v << 2));

@@ -427,7 +427,7 @@ export function collisionScan(table: usize, state: i32, p: usize, len: i32, ret:
 }
 
 // ---- FIPS 140-2 block tests (hrng/fips.ts) ----
-// step: 54 x 256 u32 run state machine; inner: 256 rows of 8 bytes (count, then run indexes); work: 256 i32
+// step: 54 x 256 u16 run state machine (next | closed run << 6 | closed run << 10 | long << 14); inner: 256 rows of 8 bytes (count, then run indexes); work: 256 i32
 // histogram then 13 i32 run counts. Returns monobit | poker << 1 | runs << 2 | longRun << 3 (1 = passed).
 const RUN_STATES_PER_BIT = 27;
 
@@ -441,12 +441,12 @@ export function fipsBlock(step: usize, inner: usize, work: usize, p: usize): i32
   for (let i: usize = 0; i < 2500; i++) {
     const byte = <usize>load<u8>(p + i);
     store<i32>(hist + (byte << 2), load<i32>(hist + (byte << 2)) + 1);
-    const e = load<u32>(step + ((((<usize>state) << 8) | byte) << 2));
+    const e = <u32>load<u16>(step + ((((<usize>state) << 8) | byte) << 1));
     // The pair of runs the byte closes (13 x 13 kinds, 12 = none), one counter for both.
-    const c = pairs + ((((e >>> 8) & 0xff) * 13 + ((e >>> 16) & 0xff)) << 2);
+    const c = pairs + ((((e >>> 6) & 0xf) * 13 + ((e >>> 10) & 0xf)) << 2);
     store<i32>(c, load<i32>(c) + 1);
-    longRun |= e >>> 24;
-    state = <i32>(e & 0xff);
+    longRun |= e >>> 14;
+    state = <i32>(e & 0x3f);
   }
   for (let c1: usize = 0; c1 < 13; c1++) {
     for (let c2: usize = 0; c2 < 13; c2++) {

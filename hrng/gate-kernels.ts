@@ -224,6 +224,7 @@ export class KernelRepeat extends KernelTest {
   private readonly partial: number;
   private readonly slots: number;
   private readonly prints: number;
+  private dirty = false;
   /** Repeats found (0 or 1: the test latches at the first). */
   repeats = 0;
 
@@ -252,6 +253,7 @@ export class KernelRepeat extends KernelTest {
 
   feedStaged(p: number, len: number): number {
     if (this.failedFlag) return len > 0 ? 0 : -1;
+    this.dirty = true;
     const at = this.k.repeat(this.st, this.gens, this.partial, this.prints, p, len);
     if (at >= 0) {
       this.failedFlag = true;
@@ -263,7 +265,9 @@ export class KernelRepeat extends KernelTest {
 
   reset(): void {
     const u8 = this.mem.u8;
-    u8.fill(0, this.gens, this.gens + 2 * this.slots * 8);
+    // The history is tens of MiB: zeroed only when something was put in it since.
+    if (this.dirty) u8.fill(0, this.gens, this.gens + 2 * this.slots * 8);
+    this.dirty = false;
     u8.fill(0, this.partial, this.partial + REPEAT_BLOCK_BYTES);
     u8.fill(0, this.st, this.st + 24);
     this.failedFlag = false;

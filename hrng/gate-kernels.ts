@@ -216,7 +216,12 @@ export class KernelPeriodic extends KernelTest {
   }
 }
 
-/** Repeated 64-byte block test, as {@link import('./repeat-test.js').RepeatedBlockTest}. */
+/**
+ * Repeated 64-byte block test, as {@link import('./repeat-test.js').RepeatedBlockTest}: the same fingerprints,
+ * history and generations, kept in buckets of one cache line instead of open addressing (kernels.as), so a
+ * block is found exactly when the reference finds it (barring a 63-bit fingerprint collision, about 2^-60 per
+ * block for both).
+ */
 export class KernelRepeat extends KernelTest {
   readonly historyBytes: number;
   private readonly st: number;
@@ -238,7 +243,7 @@ export class KernelRepeat extends KernelTest {
     const perGeneration = historyBytes / REPEAT_BLOCK_BYTES;
     this.slots = 2 * perGeneration;
     this.st = mem.alloc(32);
-    this.gens = mem.alloc(2 * this.slots * 8);
+    this.gens = mem.alloc(2 * this.slots * 8, 64); // buckets of one cache line
     this.partial = mem.alloc(REPEAT_BLOCK_BYTES);
     this.prints = mem.alloc((STAGE_BYTES / REPEAT_BLOCK_BYTES + 1) * 8);
     const s = this.i32(this.st);

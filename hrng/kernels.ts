@@ -75,11 +75,11 @@ export class KernelMemory {
   }
 
   /**
-   * A new zeroed region of `bytes` bytes, aligned to 16.
+   * A new zeroed region of `bytes` bytes, aligned to `align` (16 by default; 64 for a cache line).
    * @throws RangeError when the memory cannot grow
    */
-  alloc(bytes: number): number {
-    const at = Math.ceil(this.top / 16) * 16;
+  alloc(bytes: number, align = 16): number {
+    const at = Math.ceil(this.top / align) * align;
     const end = at + bytes;
     const have = this.k.memory.buffer.byteLength;
     if (end > have) this.k.memory.grow(Math.ceil((end - have) / PAGE));

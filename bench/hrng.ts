@@ -14,13 +14,18 @@ import { join } from 'node:path';
 import { autoDetect } from '@serialport/bindings-cpp';
 import { prepareDataDir } from '../device/data-dir.js';
 import { openLedgerDb } from '../device/ledger/open.js';
+import { CollisionTest, McvTest } from '../hrng/estimate-tests.js';
 import { Filler } from '../hrng/filler.js';
+import { FipsRateTest } from '../hrng/fips-rate.js';
 import { HealthGate } from '../hrng/gate.js';
+import { AdaptiveProportionTest, RepetitionCountTest } from '../hrng/health.js';
+import { PeriodicTest } from '../hrng/periodic-test.js';
 import { EntropyPool } from '../hrng/pool.js';
+import { RepeatedBlockTest } from '../hrng/repeat-test.js';
 import { SerialSource } from '../hrng/serial-source.js';
 import { SimStream } from '../hrng/sim-source.js';
 import type { RawSource } from '../hrng/source.js';
-import { EXTRACTOR_SEED_BYTES, extractorShape, ToeplitzExtractor } from '../hrng/toeplitz.js';
+import { EXTRACTOR_SEED_BYTES, extractorShape, ToeplitzExtractor, ToeplitzWords } from '../hrng/toeplitz.js';
 import { startPty } from '../test/hrng/pty.js';
 import type { Reporter } from './report.js';
 
@@ -138,17 +143,40 @@ export async function run(report: Reporter): Promise<void> {
   const data = new Uint8Array(randomBytes(48 << 20));
   for (const h of [8, 4]) {
     const shape = extractorShape(h);
-    const ex = new ToeplitzExtractor(randomBytes(EXTRACTOR_SEED_BYTES), shape);
-    const out = new Uint8Array(shape.outBytes);
+    const seed = randomBytes(EXTRACTOR_SEED_BYTES);
+    const ex = new ToeplitzExtractor(seed, shape);
+    const words = new ToeplitzWords(seed, shape);
+    const out = new Uint8Array((65536 / shape.inBytes + 1) * shape.outBytes);
     const n = 16 << 20;
-    partFigure(report, `Toeplitz extraction alone, H = ${h} (${shape.inBytes} -> ${shape.outBytes} bytes)`, n, () => {
-      for (let o = 0; o + shape.inBytes <= n; o += shape.inBytes)
-        ex.extractInto(data.subarray(o, o + shape.inBytes), out);
+    const whole = Math.floor(65536 / shape.inBytes) * shape.inBytes;
+    partFigure(
+      report,
+      `Toeplitz extraction alone, H = ${h} (${shape.inBytes} -> ${shape.outBytes} bytes), WebAssembly SIMD`,
+      n,
+      () => {
+        for (let o = 0; o + whole <= n; o += whole) ex.extractBlocks(data.subarray(o, o + whole), out);
+      },
+    );
+    partFigure(report, `  same, 32-bit words in JavaScript (ToeplitzWords, the form before)`, n / 4, () => {
+      for (let o = 0; o + shape.inBytes <= n / 4; o += shape.inBytes)
+        words.extractInto(data.subarray(o, o + shape.inBytes), out);
     });
   }
-  partFigure(report, 'health gate alone (all 7 tests, holdback), H = 4', 32 << 20, () => {
+  partFigure(report, 'health gate alone (all 7 tests in WebAssembly, holdback), H = 4', 32 << 20, () => {
     const gate = new HealthGate({ alphaLog2: 30, h: 4 });
     for (let o = 0; o < 32 << 20; o += 65536) gate.push(data.subarray(o, o + 65536));
+  });
+  partFigure(report, '  the same 7 tests as their JavaScript references, fed alone, H = 4', 8 << 20, () => {
+    const tests = [
+      RepetitionCountTest.forEntropy(60, 4),
+      AdaptiveProportionTest.forEntropy(60, 4),
+      new PeriodicTest(30, 4),
+      new RepeatedBlockTest(),
+      new McvTest(30, 4),
+      new CollisionTest(30, 4),
+      new FipsRateTest(30),
+    ];
+    for (let o = 0; o < 8 << 20; o += 65536) for (const t of tests) t.feedMany(data.subarray(o, o + 65536));
   });
   // The pool sizes keep each case's raw bytes below the 48 MiB of distinct data.
   await fillFigures(report, {

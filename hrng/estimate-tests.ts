@@ -127,7 +127,7 @@ export class McvTest {
  * Per (state, byte): next state | short samples << 4 | long samples << 8. Bits are read most significant first.
  * States: 0 none pending, 1 one bit 0 pending, 2 one bit 1 pending, 3 two different bits pending.
  */
-const COLLISION_TABLE = (() => {
+export const COLLISION_TABLE = (() => {
   const t = new Int32Array(4 * 256);
   for (let s = 0; s < 4; s++) {
     for (let v = 0; v < 256; v++) {

@@ -103,10 +103,12 @@ export class ExtractionStage {
       this.blockLen = 0;
       this.blocks++;
     }
-    for (; i + inBytes <= bytes.length; i += inBytes) {
-      ex.extractInto(bytes.subarray(i, i + inBytes), out, o);
-      o += outBytes;
-      this.blocks++;
+    const whole = Math.floor((bytes.length - i) / inBytes);
+    if (whole > 0) {
+      ex.extractBlocks(bytes.subarray(i, i + whole * inBytes), out, o);
+      i += whole * inBytes;
+      o += whole * outBytes;
+      this.blocks += whole;
     }
     if (i < bytes.length) {
       this.block.set(bytes.subarray(i), 0);

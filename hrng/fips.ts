@@ -108,6 +108,30 @@ interface Tables {
 
 let cached: Tables | null = null;
 
+/**
+ * The block tests' lookup tables in the layout of the WebAssembly kernel (hrng/wasm/kernels.as, fipsBlock): the
+ * run state machine as 54 x 256 u16, and per byte value 8 bytes: the count of its inner runs, then their indexes.
+ */
+export function fipsKernelTables(): { readonly step: Uint16Array; readonly inner: Uint8Array } {
+  const t = tables();
+  // Packed in 16 bits so the table (27 KiB) stays in a first-level cache: next state (6 bits) | first run closed
+  // << 6 | second run closed << 10 | long run closed << 14.
+  const step = new Uint16Array(t.step.length);
+  for (let j = 0; j < step.length; j++) {
+    const e = t.step[j] as number;
+    step[j] = (e & 0x3f) | (((e >>> 8) & 0xf) << 6) | (((e >>> 16) & 0xf) << 10) | ((e >>> 24) << 14);
+  }
+  const inner = new Uint8Array(256 * 8);
+  for (let v = 0; v < 256; v++) {
+    const runs = t.inner[v] as number[];
+    inner[v * 8] = runs.length;
+    runs.forEach((k, j) => {
+      inner[v * 8 + 1 + j] = k;
+    });
+  }
+  return { step, inner };
+}
+
 function tables(): Tables {
   if (cached) return cached;
   const popcount = new Uint8Array(256);

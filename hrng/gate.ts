@@ -18,11 +18,20 @@
  * (an explicit operator action, or a reopened source), which restarts every test from nothing.
  */
 import { ByteQueue } from './byte-queue.js';
-import { CollisionTest, McvTest } from './estimate-tests.js';
-import { FipsRateTest } from './fips-rate.js';
-import { AdaptiveProportionTest, type HealthTestName, RepetitionCountTest } from './health.js';
-import { PeriodicTest } from './periodic-test.js';
-import { REPEAT_HISTORY_BYTES, RepeatedBlockTest } from './repeat-test.js';
+import {
+  KernelApt,
+  KernelCollision,
+  KernelFipsRate,
+  KernelMcv,
+  KernelPeriodic,
+  KernelRct,
+  KernelRepeat,
+  STAGE_HISTORY,
+  type StagedTest,
+} from './gate-kernels.js';
+import type { HealthTestName } from './health.js';
+import { KernelMemory, STAGE_BYTES, Stage } from './kernels.js';
+import { REPEAT_HISTORY_BYTES } from './repeat-test.js';
 
 /** Default holdback: 1 MiB. */
 export const HOLDBACK_BYTES = 1 << 20;
@@ -121,15 +130,18 @@ export interface GateCounters {
 /** Per-stream health gate; see the module comment. */
 export class HealthGate {
   readonly h: number;
-  readonly rct: RepetitionCountTest;
-  readonly apt: AdaptiveProportionTest;
-  readonly periodic: PeriodicTest;
-  readonly repeat: RepeatedBlockTest;
-  readonly mcv: McvTest;
-  readonly collision: CollisionTest;
-  readonly fipsRate: FipsRateTest;
+  readonly rct: KernelRct;
+  readonly apt: KernelApt;
+  readonly periodic: KernelPeriodic;
+  readonly repeat: KernelRepeat;
+  readonly mcv: KernelMcv;
+  readonly collision: KernelCollision;
+  readonly fipsRate: KernelFipsRate;
   readonly holdbackBytes: number;
-  private readonly tests: readonly (readonly [HealthTestName, { feedMany(b: Uint8Array): number; reset(): void }])[];
+  private readonly tests: readonly (readonly [HealthTestName, StagedTest])[];
+  /** One WebAssembly memory for all seven tests: each chunk is copied in once (gate-kernels.ts). */
+  private readonly mem = new KernelMemory();
+  private readonly stage: Stage;
   private readonly held = new ByteQueue();
   private stateValue: GateState = 'startup';
   private failureValue: HealthFailure | null = null;
@@ -149,13 +161,15 @@ export class HealthGate {
       throw new RangeError('holdbackBytes must be a multiple of 512 and at least 384 KiB');
     }
     // SP 800-90B sets alpha per sample; onepad states every test's false-alarm rate per GiB (2^30 samples).
-    this.rct = RepetitionCountTest.forEntropy(alphaLog2 + 30, h);
-    this.apt = AdaptiveProportionTest.forEntropy(alphaLog2 + 30, h);
-    this.periodic = new PeriodicTest(alphaLog2, h);
-    this.repeat = new RepeatedBlockTest(opts.repeatHistoryBytes ?? REPEAT_HISTORY_BYTES);
-    this.mcv = new McvTest(alphaLog2, h);
-    this.collision = new CollisionTest(alphaLog2, h);
-    this.fipsRate = new FipsRateTest(alphaLog2);
+    const mem = this.mem;
+    this.rct = new KernelRct(mem, alphaLog2 + 30, h);
+    this.apt = new KernelApt(mem, alphaLog2 + 30, h);
+    this.periodic = new KernelPeriodic(mem, alphaLog2, h);
+    this.repeat = new KernelRepeat(mem, opts.repeatHistoryBytes ?? REPEAT_HISTORY_BYTES);
+    this.mcv = new KernelMcv(mem, alphaLog2, h);
+    this.collision = new KernelCollision(mem, alphaLog2, h);
+    this.fipsRate = new KernelFipsRate(mem, alphaLog2);
+    this.stage = new Stage(mem, STAGE_BYTES, STAGE_HISTORY);
     this.tests = [
       ['rct', this.rct],
       ['apt', this.apt],
@@ -195,11 +209,18 @@ export class HealthGate {
     if (this.stateValue === 'failed' || raw.length === 0) return { released: new Uint8Array(0) };
     let failAt = -1;
     let failTest: HealthTestName = 'rct';
-    for (const [name, test] of this.tests) {
-      const at = test.feedMany(raw);
-      if (at >= 0 && (failAt < 0 || at < failAt)) {
-        failAt = at;
-        failTest = name;
+    // Every test sees the whole push (in pieces of the stage's size), as if fed it alone; the earliest failure
+    // wins. A test that failed in an earlier piece is not asked again.
+    for (let o = 0; o < raw.length; o += this.stage.bytes) {
+      const n = Math.min(this.stage.bytes, raw.length - o);
+      const p = this.stage.put(raw.subarray(o, o + n));
+      for (const [name, test] of this.tests) {
+        if (test.failed) continue;
+        const at = test.feedStaged(p, n);
+        if (at >= 0 && (failAt < 0 || o + at < failAt)) {
+          failAt = o + at;
+          failTest = name;
+        }
       }
     }
     if (failAt >= 0) {
@@ -211,6 +232,7 @@ export class HealthGate {
       };
       this.tested += failAt + 1;
       this.held.clear();
+      this.stage.wipe();
       this.stateValue = 'failed';
       this.failureValue = failure;
       return { released: new Uint8Array(0), failure };
@@ -234,6 +256,7 @@ export class HealthGate {
   resume(): void {
     for (const [, t] of this.tests) t.reset();
     this.held.clear();
+    this.stage.wipe();
     this.tested = 0;
     this.releasedSinceResume = 0;
     this.stateValue = 'startup';
@@ -242,6 +265,8 @@ export class HealthGate {
 
   /** Drop whatever is held (source closed): those bytes never passed their holdback. */
   discardHeld(): number {
+    // The stage keeps the stream's last bytes for the periodic test (like the reference's ring): it is zeroed at
+    // a failure and at resume, when the tests start over, not here.
     return this.held.clear();
   }
 

@@ -12,9 +12,12 @@
  * uniform, even given the seed, provided the seed is uniform and independent of the block.
  *
  * This is onepad's own linear algebra, not a cryptographic primitive. {@link ToeplitzExtractor} is the fast
- * form (32-bit words, a 256-entry table of precomputed column combinations per input byte, in four byte
- * alignments); {@link toeplitzReference} is the plain definition it is checked against.
+ * form (WebAssembly SIMD, hrng/wasm/kernels.as: one 256-row table of precomputed column combinations, read at
+ * the byte offset of each input byte); {@link ToeplitzWords} is the same idea in 32-bit JavaScript words (four
+ * byte alignments); {@link toeplitzReference} is the plain definition both are checked against.
  */
+
+import { KernelMemory, Stage } from './kernels.js';
 
 /** -log2(epsilon) of every extraction block: each block's output is within 2^-64 of uniform. */
 export const EXTRACTOR_EPSILON_LOG2 = 64;
@@ -60,6 +63,19 @@ export function extractorShape(h: number, epsilonLog2 = EXTRACTOR_EPSILON_LOG2):
   return { inBytes, outBytes: mBits / 8, kBits, epsilonLog2 };
 }
 
+function checkShape(seed: Uint8Array, shape: ExtractorShape): void {
+  const { inBytes, outBytes, kBits, epsilonLog2 } = shape;
+  if (!Number.isInteger(inBytes) || inBytes < 4 || inBytes % 4) throw new RangeError('inBytes must be a multiple of 4');
+  if (!Number.isInteger(outBytes) || outBytes < 4 || outBytes % 4) {
+    throw new RangeError('outBytes must be a multiple of 4');
+  }
+  if (outBytes * 8 > kBits - 2 * epsilonLog2) {
+    throw new RangeError('output longer than the leftover hash lemma allows for this min-entropy');
+  }
+  if (kBits > inBytes * 8) throw new RangeError('kBits cannot exceed the input bits');
+  if (seed.length * 8 < inBytes * 8 + outBytes * 8 - 1) throw new RangeError('seed too short');
+}
+
 function seedBit(seed: Uint8Array, t: number): number {
   const b = seed[t >> 3];
   return b === undefined ? 0 : (b >> (t & 7)) & 1;
@@ -90,7 +106,8 @@ export function toeplitzReference(seed: Uint8Array, input: Uint8Array, outBits: 
 }
 
 /**
- * The fast Toeplitz extractor for one seed and block shape.
+ * The 32-bit-word Toeplitz extractor in plain JavaScript: a second, independent implementation that the
+ * WebAssembly {@link ToeplitzExtractor} is checked against (and the one to read: same tables, no SIMD).
  *
  * With c = n - 1 - j, y_i = XOR_c s[i + c] x_{n-1-c}: input byte b (bits j = 8b..8b+7) adds, for its value v,
  * the vector Q_v shifted by 8 (n/8 - 1 - b) bits, where Q_v(t) = XOR over set bits k of v of s[t + 7 - k].
@@ -101,7 +118,7 @@ export function toeplitzReference(seed: Uint8Array, input: Uint8Array, outBits: 
  * const ex = new ToeplitzExtractor(seed, extractorShape(4));
  * const out = ex.extract(block); // 112 bytes from 256
  */
-export class ToeplitzExtractor {
+export class ToeplitzWords {
   readonly inBytes: number;
   readonly outBytes: number;
   private readonly words: number; // m / 32
@@ -115,19 +132,10 @@ export class ToeplitzExtractor {
    * @throws RangeError for a bad shape, a seed too short, or an output longer than k - 2 log2(1/epsilon)
    */
   constructor(seed: Uint8Array, shape: ExtractorShape) {
-    const { inBytes, outBytes, kBits, epsilonLog2 } = shape;
-    if (!Number.isInteger(inBytes) || inBytes < 4 || inBytes % 4)
-      throw new RangeError('inBytes must be a multiple of 4');
-    if (!Number.isInteger(outBytes) || outBytes < 4 || outBytes % 4) {
-      throw new RangeError('outBytes must be a multiple of 4');
-    }
-    if (outBytes * 8 > kBits - 2 * epsilonLog2) {
-      throw new RangeError('output longer than the leftover hash lemma allows for this min-entropy');
-    }
-    if (kBits > inBytes * 8) throw new RangeError('kBits cannot exceed the input bits');
+    checkShape(seed, shape);
+    const { inBytes, outBytes } = shape;
     const n = inBytes * 8;
     const m = outBytes * 8;
-    if (seed.length * 8 < n + m - 1) throw new RangeError('seed too short');
     this.inBytes = inBytes;
     this.outBytes = outBytes;
     this.words = m / 32;
@@ -226,5 +234,131 @@ export class ToeplitzExtractor {
   /** Zero the tables (they are a function of the seed). */
   clean(): void {
     for (const t of this.tables) t.fill(0);
+  }
+}
+
+/** Output bytes of one block the SIMD kernels can make (8 vectors). */
+const SIMD_MAX_OUT = 128;
+
+/** Blocks extracted per kernel call at most. */
+const BATCH_BLOCKS = 1024;
+
+/**
+ * The fast Toeplitz extractor for one seed and block shape, in WebAssembly SIMD (hrng/wasm/kernels.as).
+ *
+ * With c = n - 1 - j, y_i = XOR_c s[i + c] x_{n-1-c}: input byte b (cb = n/8 - 1 - b) adds, for its value v, the
+ * vector Q_v shifted by 8 cb bits, where Q_v(t) = XOR over set bits k of v of s[t + 7 - k]. A shift by whole bytes
+ * is a load from byte offset cb, so one table of the 256 vectors Q_v (m + n bits each, a few more for the last
+ * vector) serves every input byte: each byte costs one row lookup and m/128 vector XORs.
+ *
+ * @example
+ * const ex = new ToeplitzExtractor(seed, extractorShape(4));
+ * const out = ex.extract(block); // 112 bytes from 256
+ */
+export class ToeplitzExtractor {
+  readonly inBytes: number;
+  readonly outBytes: number;
+  private readonly mem = new KernelMemory();
+  private readonly table: number;
+  private readonly rowBytes: number;
+  private readonly input: Stage;
+  private readonly output: number;
+  private readonly vectors: 7 | 8;
+
+  /**
+   * @param seed - uniform seed bits, at least 8 inBytes + 8 outBytes - 1 of them (only those are used)
+   * @param shape - input and output bytes per block; outBytes a multiple of 4 (at most 128), inBytes a multiple of 4
+   * @throws RangeError for a bad shape, a seed too short, or an output longer than k - 2 log2(1/epsilon)
+   */
+  constructor(seed: Uint8Array, shape: ExtractorShape) {
+    checkShape(seed, shape);
+    const { inBytes, outBytes } = shape;
+    if (outBytes > SIMD_MAX_OUT) throw new RangeError('outBytes above 128 is not supported');
+    this.inBytes = inBytes;
+    this.outBytes = outBytes;
+    this.vectors = outBytes === 112 ? 7 : 8;
+    const n = inBytes * 8;
+    const m = outBytes * 8;
+    // Row bytes read: offsets cb = 0..inBytes-1 plus 16 per vector.
+    this.rowBytes = Math.ceil((inBytes + 16 * this.vectors) / 16) * 16;
+    const rowBytes = this.rowBytes;
+    this.table = this.mem.alloc(256 * rowBytes);
+    this.input = new Stage(this.mem, BATCH_BLOCKS * inBytes);
+    this.output = this.mem.alloc(BATCH_BLOCKS * outBytes + SIMD_MAX_OUT);
+    // The seed's n + m - 1 bits, the rest zero; sh[e][j] = seed bits 8j + e .. 8j + e + 7.
+    const used = n + m - 1;
+    const s = new Uint8Array(rowBytes + 1);
+    for (let i = 0; i < Math.ceil(used / 8) && i < s.length; i++) s[i] = seed[i] as number;
+    const lastBits = used % 8;
+    if (Math.ceil(used / 8) <= s.length && lastBits) {
+      const li = Math.ceil(used / 8) - 1;
+      s[li] = (s[li] as number) & ((1 << lastBits) - 1);
+    }
+    const sh: Uint8Array[] = [];
+    for (let e = 0; e < 8; e++) {
+      const row = new Uint8Array(rowBytes);
+      for (let j = 0; j < rowBytes; j++) row[j] = (((s[j] as number) >> e) | ((s[j + 1] ?? 0) << (8 - e))) & 0xff;
+      sh.push(row);
+    }
+    const u8 = this.mem.u8;
+    const t = this.table;
+    for (let v = 1; v < 256; v++) {
+      const low = v & -v;
+      const k = 31 - Math.clz32(low);
+      const src = sh[7 - k] as Uint8Array;
+      const prev = t + (v ^ low) * rowBytes;
+      const at = t + v * rowBytes;
+      for (let j = 0; j < rowBytes; j++) u8[at + j] = (u8[prev + j] as number) ^ (src[j] as number);
+    }
+    s.fill(0);
+    for (const r of sh) r.fill(0);
+  }
+
+  /**
+   * Extract `input.length / inBytes` whole blocks into `out` at `at`.
+   *
+   * @throws RangeError when the input is not whole blocks or out is too short
+   */
+  extractBlocks(input: Uint8Array, out: Uint8Array, at = 0): void {
+    const nB = this.inBytes;
+    const oB = this.outBytes;
+    if (input.length % nB) throw new RangeError('input must be whole blocks');
+    const blocks = input.length / nB;
+    if (out.length < at + blocks * oB) throw new RangeError('output buffer too short');
+    const k = this.mem.k;
+    for (let b = 0; b < blocks; b += BATCH_BLOCKS) {
+      const nb = Math.min(BATCH_BLOCKS, blocks - b);
+      const p = this.input.put(input.subarray(b * nB, (b + nb) * nB));
+      if (this.vectors === 7) k.toeplitz7(this.table, this.rowBytes, p, nB, this.output, nb);
+      else k.toeplitz8(this.table, this.rowBytes, p, nB, this.output, oB, nb); // writes 128 bytes a block, oB apart
+      const u8 = this.mem.u8;
+      out.set(u8.subarray(this.output, this.output + nb * oB), at + b * oB);
+      this.input.wipe();
+      u8.fill(0, this.output, this.output + nb * oB + SIMD_MAX_OUT);
+    }
+  }
+
+  /**
+   * Extract one block.
+   *
+   * @param input - exactly {@link inBytes} bytes (not kept)
+   * @param out - where to write {@link outBytes} bytes, at `at`
+   * @throws RangeError when the input is not one block or out is too short
+   */
+  extractInto(input: Uint8Array, out: Uint8Array, at = 0): void {
+    if (input.length !== this.inBytes) throw new RangeError('input must be exactly one block');
+    this.extractBlocks(input, out, at);
+  }
+
+  /** {@link extractInto} into a fresh array. @throws RangeError when the input is not one block */
+  extract(input: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.outBytes);
+    this.extractInto(input, out);
+    return out;
+  }
+
+  /** Zero the table (it is a function of the seed) and every buffer. */
+  clean(): void {
+    this.mem.clean();
   }
 }

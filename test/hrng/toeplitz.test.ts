@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXTRACTOR_SEED_BYTES, extractorShape, ToeplitzExtractor, toeplitzReference } from '../../hrng/toeplitz.js';
+import {
+  EXTRACTOR_SEED_BYTES,
+  extractorShape,
+  ToeplitzExtractor,
+  ToeplitzWords,
+  toeplitzReference,
+} from '../../hrng/toeplitz.js';
 
 const xor = (a: Uint8Array, b: Uint8Array) => a.map((v, i) => v ^ (b[i] as number));
 
@@ -17,15 +23,39 @@ const shapeArb = fc
   .filter((s) => s.outBytes * 8 <= s.kBits);
 
 describe('Toeplitz extractor', () => {
-  it('the fast form equals the bit-by-bit definition (property)', () => {
-    fc.assert(
-      fc.property(shapeArb, fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.nat(), (shape, seed, s) => {
-        const ex = new ToeplitzExtractor(seed, shape);
-        const input = Uint8Array.from({ length: shape.inBytes }, (_, i) => (s * 2654435761 + i * 40503) >>> 13);
-        expect(ex.extract(input)).toEqual(toeplitzReference(seed, input, shape.outBytes * 8));
-      }),
-      { numRuns: 150 },
-    );
+  for (const [name, Ex] of [
+    ['WebAssembly SIMD', ToeplitzExtractor],
+    ['32-bit word', ToeplitzWords],
+  ] as const) {
+    it(`the ${name} form equals the bit-by-bit definition (property)`, () => {
+      fc.assert(
+        fc.property(shapeArb, fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.nat(), (shape, seed, s) => {
+          const ex = new Ex(seed, shape);
+          const input = Uint8Array.from({ length: shape.inBytes }, (_, i) => (s * 2654435761 + i * 40503) >>> 13);
+          expect(ex.extract(input)).toEqual(toeplitzReference(seed, input, shape.outBytes * 8));
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it('many blocks at once (SIMD, batches of 1024) equal the 32-bit word form block by block, every shape H = 8..0.3', () => {
+    for (const h of [8, 7, 6, 5, 4, 3, 2, 1, 0.5, 0.3]) {
+      const shape = extractorShape(h);
+      const seed = randomBytes(EXTRACTOR_SEED_BYTES);
+      const simd = new ToeplitzExtractor(seed, shape);
+      const words = new ToeplitzWords(seed, shape);
+      const blocks = h >= 4 ? 2500 : 40; // past one batch of 1024 where blocks are small
+      const x = randomBytes(blocks * shape.inBytes);
+      const out = new Uint8Array(blocks * shape.outBytes + 3);
+      simd.extractBlocks(x, out, 3);
+      for (const b of [0, 1, 1023, 1024, blocks - 1]) {
+        if (b >= blocks) continue;
+        const want = words.extract(x.subarray(b * shape.inBytes, (b + 1) * shape.inBytes));
+        expect(out.subarray(3 + b * shape.outBytes, 3 + (b + 1) * shape.outBytes)).toEqual(want);
+      }
+      expect(() => simd.extractBlocks(x.subarray(1), out)).toThrow(RangeError);
+    }
   });
 
   it('equals the definition for the production shapes (H = 8, 4, 2) on random blocks', () => {

@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import type { DeviceEngine } from '../engine.js';
 import { sleepUnlessAborted } from '../sleep.js';
+import { poolLimit } from '../storage.js';
 
 export interface HostedOptions {
   readonly config: Config;
@@ -48,7 +49,12 @@ export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
   const { ledger, events } = o.engine;
-  const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+  const pool = EntropyPool.open({
+    db: ledger.db,
+    path: layout.pool,
+    maxBytes: poolLimit(config.hrng.poolMaxBytes, layout.root, layout.pool),
+    events,
+  });
   const ac = new AbortController();
 
   // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
@@ -66,9 +72,10 @@ export function startHosted(o: HostedOptions): Hosted {
           events,
           ...fillerSettings(config.hrng),
         });
-        const r = await filler.run({ signal: ac.signal, onProgress: () => o.screen.refreshHome() });
+        const r = await filler.run({ signal: ac.signal, onProgress: (p) => o.screen.showFillProgress(p) });
         // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
         if (ac.signal.aborted) return;
+        o.screen.showFillProgress(null);
         if (r.state === 'failed') {
           o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}`);
           if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);

@@ -16,7 +16,7 @@ import { EntropyPool } from '../hrng/pool.js';
 import { SimSource, SimStream } from '../hrng/sim-source.js';
 import { commitment } from '../provisioning/fingerprint.js';
 import { encodeFrame, FRAME, FrameReader } from '../provisioning/frames.js';
-import { xorInto } from '../provisioning/transfer.js';
+import { DRAW_BATCH_BYTES, xorInto } from '../provisioning/transfer.js';
 import type { Reporter } from './report.js';
 
 const MB = 1e6;
@@ -108,15 +108,16 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
       const refill = new Filler({ sources: [new SimSource({ seed: 'parts2', chunk: 65_536 })], pool, chunkBytes: MIB });
       const r2 = await refill.run({ bytes });
       if (r2.state === 'failed' || pool.available() < bytes) throw new Error('scratch pool fill failed');
+      const draw = DRAW_BATCH_BYTES / MIB;
       part(
-        'pool draw of 8 MiB with takeUnburned, burnConsumedAsync every 16 MiB',
+        `pool draw of ${draw} MiB with takeUnburned, burnConsumedAsync every ${2 * draw} MiB`,
         await timed(async () => {
-          for (let i = 0; i < mib; i += 8) {
-            pool.takeUnburned(Math.min(8, mib - i) * MIB).bytes.fill(0);
-            if (i % 16 === 8 || i + 8 >= mib) await pool.burnConsumedAsync();
+          for (let i = 0, n = 0; i < mib; i += draw, n++) {
+            pool.takeUnburned(Math.min(draw, mib - i) * MIB).bytes.fill(0);
+            if (n % 2 === 1 || i + draw >= mib) await pool.burnConsumedAsync();
           }
         }),
-        'what pairing does now (one ledger commit per 8 MiB, one fdatasync per 16 MiB)',
+        `what pairing does now (one ledger commit per ${draw} MiB, one burn + fdatasync per ${2 * draw} MiB)`,
       );
     } finally {
       pool.close();

@@ -365,7 +365,7 @@ export async function run(report: Reporter): Promise<void> {
         report.info(`pairing profile ${label}: ${(p.share * 100).toFixed(1)}% ${p.selfMs.toFixed(0)} ms ${p.where}`);
       }
     }
-    const partsMib = Math.min(32, bytes / MIB);
+    const partsMib = Math.min(64, bytes / MIB);
     report.info(`pairing: the per-chunk parts of one side, each alone in this process, on ${partsMib} MiB:`);
     await pairingParts(report, root, partsMib);
     report.info(`pairing: load average at end ${loadavg()[0]?.toFixed(2)}`);

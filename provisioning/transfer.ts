@@ -268,6 +268,16 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
   } finally {
     // Let the file writes and the pool burn settle before anyone closes the file or the pool.
     await Promise.allSettled([...writes, burn]);
+    // Stopped early (cancel, a lost or lying peer): burn what was drawn now rather than at the pool's next open;
+    // our revealed chunks' bytes are pad bytes to whoever saw the peer's. Best effort: a closed pool refuses, and
+    // its open burns them.
+    if (unburned) {
+      try {
+        await (d.source.burnConsumedAsync as () => Promise<number>)();
+      } catch {
+        // the pool's next open burns the lag
+      }
+    }
     for (const p of inFlight) p.fill(0);
     for (const o of own.values()) o.bytes.fill(0);
     own.clear();

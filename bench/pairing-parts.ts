@@ -17,6 +17,7 @@ import { SimSource, SimStream } from '../hrng/sim-source.js';
 import { commitment } from '../provisioning/fingerprint.js';
 import { encodeFrame, FRAME, FrameReader } from '../provisioning/frames.js';
 import { DRAW_BATCH_BYTES, xorInto } from '../provisioning/transfer.js';
+import { exchangeInProcess } from './pairing-inproc.js';
 import type { Reporter } from './report.js';
 
 const MB = 1e6;
@@ -88,6 +89,15 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
     }),
     'pairing now sends header and pool bytes as two parts (no copy) and keeps only the reassembly copy',
   );
+
+  const both = await exchangeInProcess(dir, bytes, MIB, 8);
+  report.figure({
+    bench: 'pairing',
+    name: 'part: the chunk exchange alone, both sides in this process (in-memory sources, pad files written)',
+    value: bytes / MB / both.seconds,
+    unit: 'MB/s',
+    note: `${(both.cpu / 2 / (bytes / MB)).toFixed(4)} CPU s/MB per side (half of this process's); no pool, no ledger, no burn: the rest of a pairing side's CPU is the pool's`,
+  });
 
   const root = mkdtempSync(join(dir, 'parts-'));
   try {

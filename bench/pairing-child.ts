@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../device/config/config.js';
 import { prepareDataDir } from '../device/data-dir.js';
@@ -120,6 +121,18 @@ if (session) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
 }
+// Garbage collections during the pairing, by kind (major = mark-compact), with their pause time.
+const gc = { minor: 0, major: 0, other: 0, ms: 0, on: false };
+new PerformanceObserver((list) => {
+  if (!gc.on) return;
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+    else gc.other++;
+    gc.ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 let connectedAt = 0;
 let cpuAtConnect: NodeJS.CpuUsage = process.cpuUsage();
 let queuedAtConnect = 0;
@@ -133,6 +146,7 @@ try {
       connectedAt = performance.now();
       cpuAtConnect = process.cpuUsage();
       queuedAtConnect = runQueueSeconds();
+      gc.on = true;
       // Fire and forget: the profiler starts within microseconds, before the first frame is read.
       void session?.post('Profiler.start');
     },
@@ -156,6 +170,7 @@ try {
     cpuUser: c.user / 1e6,
     cpuSystem: c.system / 1e6,
     runQueueSeconds: runQueue,
+    gc: { minor: gc.minor, major: gc.major, other: gc.other, ms: Math.round(gc.ms) },
     profile,
   });
 } catch (e) {

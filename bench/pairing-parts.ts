@@ -16,7 +16,8 @@ import { EntropyPool } from '../hrng/pool.js';
 import { SimSource, SimStream } from '../hrng/sim-source.js';
 import { commitment } from '../provisioning/fingerprint.js';
 import { encodeFrame, FRAME, FrameReader } from '../provisioning/frames.js';
-import { xorInto } from '../provisioning/transfer.js';
+import { DRAW_BATCH_BYTES, xorInto } from '../provisioning/transfer.js';
+import { exchangeInProcess } from './pairing-inproc.js';
 import type { Reporter } from './report.js';
 
 const MB = 1e6;
@@ -89,6 +90,15 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
     'pairing now sends header and pool bytes as two parts (no copy) and keeps only the reassembly copy',
   );
 
+  const both = await exchangeInProcess(dir, bytes, MIB, 8);
+  report.figure({
+    bench: 'pairing',
+    name: 'part: the chunk exchange alone, both sides in this process (in-memory sources, pad files written)',
+    value: bytes / MB / both.seconds,
+    unit: 'MB/s',
+    note: `${(both.cpu / 2 / (bytes / MB)).toFixed(4)} CPU s/MB per side (half of this process's); no pool, no ledger, no burn: the rest of a pairing side's CPU is the pool's`,
+  });
+
   const root = mkdtempSync(join(dir, 'parts-'));
   try {
     const layout = prepareDataDir(root);
@@ -108,15 +118,16 @@ export async function pairingParts(report: Reporter, dir: string, mib: number): 
       const refill = new Filler({ sources: [new SimSource({ seed: 'parts2', chunk: 65_536 })], pool, chunkBytes: MIB });
       const r2 = await refill.run({ bytes });
       if (r2.state === 'failed' || pool.available() < bytes) throw new Error('scratch pool fill failed');
+      const draw = DRAW_BATCH_BYTES / MIB;
       part(
-        'pool draw of 8 MiB with takeUnburned, burnConsumedAsync every 16 MiB',
+        `pool draw of ${draw} MiB with takeUnburned, burnConsumedAsync every ${2 * draw} MiB`,
         await timed(async () => {
-          for (let i = 0; i < mib; i += 8) {
-            pool.takeUnburned(Math.min(8, mib - i) * MIB).bytes.fill(0);
-            if (i % 16 === 8 || i + 8 >= mib) await pool.burnConsumedAsync();
+          for (let i = 0, n = 0; i < mib; i += draw, n++) {
+            pool.takeUnburned(Math.min(draw, mib - i) * MIB).bytes.fill(0);
+            if (n % 2 === 1 || i + draw >= mib) await pool.burnConsumedAsync();
           }
         }),
-        'what pairing does now (one ledger commit per 8 MiB, one fdatasync per 16 MiB)',
+        `what pairing does now (one ledger commit per ${draw} MiB, one burn + fdatasync per ${2 * draw} MiB)`,
       );
     } finally {
       pool.close();

@@ -8,6 +8,7 @@ export interface CpuProfile {
   readonly nodes: readonly {
     readonly id: number;
     readonly callFrame: { readonly functionName: string; readonly url: string };
+    readonly children?: readonly number[];
   }[];
   readonly samples?: readonly number[];
   readonly timeDeltas?: readonly number[];
@@ -42,10 +43,29 @@ function shortUrl(url: string): string {
 export function topSelfTime(profile: CpuProfile, n: number): ProfileEntry[] {
   if (!Number.isInteger(n) || n < 1) throw new RangeError('n must be a positive integer');
   const key = new Map<number, string>();
-  for (const node of profile.nodes) {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+  const name = (id: number): string => {
+    const node = profile.nodes.find((x) => x.id === id);
+    if (!node) return '?';
     const f = node.callFrame;
     const file = shortUrl(f.url);
-    key.set(node.id, file ? `${f.functionName || '(anonymous)'} (${file})` : f.functionName);
+    return file ? `${f.functionName || '(anonymous)'} (${file})` : f.functionName;
+  };
+  for (const node of profile.nodes) {
+    const f = node.callFrame;
+    // A native function (no file) is named with its nearest caller that has a file: "writeBuffer" says little.
+    let label = name(node.id);
+    if (!f.url && f.functionName && !f.functionName.startsWith('(')) {
+      let up = parent.get(node.id);
+      while (up !== undefined && !profile.nodes.find((x) => x.id === up)?.callFrame.url) up = parent.get(up);
+      let js = up;
+      while (js !== undefined && /^node:|^$/.test(profile.nodes.find((x) => x.id === js)?.callFrame.url ?? '')) {
+        js = parent.get(js);
+      }
+      if (up !== undefined) label += ` <- ${name(up)}${js !== undefined && js !== up ? ` <- ${name(js)}` : ''}`;
+    }
+    key.set(node.id, label);
   }
   const micros = new Map<string, number>();
   const samples = profile.samples ?? [];

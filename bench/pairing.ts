@@ -45,6 +45,7 @@ interface PairResult {
   readonly cpuUser: number;
   readonly cpuSystem: number;
   readonly runQueueSeconds: number;
+  readonly gc?: { minor: number; major: number; other: number; ms: number };
   readonly profile?: ProfileEntry[];
 }
 
@@ -94,7 +95,17 @@ function sizeFromEnv(): number {
   return mib * MIB;
 }
 
+/** Pairing chunk size and window for the bench (ONEPAD_BENCH_PAIR_CHUNK_KB, ONEPAD_BENCH_PAIR_WINDOW). */
+function chunkFromEnv(): { chunkBytes: number; window: number } {
+  const kb = Number(process.env.ONEPAD_BENCH_PAIR_CHUNK_KB ?? '1024');
+  const window = Number(process.env.ONEPAD_BENCH_PAIR_WINDOW ?? '8');
+  if (!Number.isInteger(kb) || kb < 1 || kb > 16_384) throw new RangeError('ONEPAD_BENCH_PAIR_CHUNK_KB: 1..16384');
+  if (!Number.isInteger(window) || window < 1 || window > 64) throw new RangeError('ONEPAD_BENCH_PAIR_WINDOW: 1..64');
+  return { chunkBytes: kb * 1024, window };
+}
+
 function writeDeviceConfig(root: string, name: string, iface: string, bytes: number): string {
+  const { chunkBytes, window } = chunkFromEnv();
   const path = join(root, `${name}.json`);
   writeFileSync(
     path,
@@ -104,7 +115,8 @@ function writeDeviceConfig(root: string, name: string, iface: string, bytes: num
       hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: bytes, chunkBytes: MIB },
       pairing: {
         interface: iface,
-        chunkBytes: MIB,
+        chunkBytes,
+        window,
         discoveryTimeoutMs: 30_000,
         ioTimeoutMs: 30_000,
         approvalTimeoutMs: 5000,
@@ -281,7 +293,7 @@ export async function run(report: Reporter): Promise<void> {
         : { name: 'raw synced write', value: writeEnd, unit: 'MB/s' };
     report.figure({
       bench: 'pairing',
-      name: `pairing ${bytes / MIB} MiB over the veth, 1 MiB chunks`,
+      name: `pairing ${bytes / MIB} MiB over the veth, ${chunkFromEnv().chunkBytes / 1024} KiB chunks, window ${chunkFromEnv().window}`,
       value: pairRate,
       unit: 'MB/s',
       baseline,
@@ -344,7 +356,8 @@ export async function run(report: Reporter): Promise<void> {
         unit: 'CPU s/MB',
         note:
           `${r.seconds.toFixed(2)} s wall; user ${r.cpuUser.toFixed(2)} s, system ${r.cpuSystem.toFixed(2)} s; ` +
-          `${r.runQueueSeconds.toFixed(2)} s main thread waiting for a CPU`,
+          `${r.runQueueSeconds.toFixed(2)} s main thread waiting for a CPU` +
+          (r.gc ? `; GC: ${r.gc.major} major, ${r.gc.minor} minor, ${r.gc.other} other, ${r.gc.ms} ms paused` : ''),
       });
       if (r.profile)
         report.info(`pairing profile ${label}: self time by function, share of wall time (samples run on)`);
@@ -352,7 +365,7 @@ export async function run(report: Reporter): Promise<void> {
         report.info(`pairing profile ${label}: ${(p.share * 100).toFixed(1)}% ${p.selfMs.toFixed(0)} ms ${p.where}`);
       }
     }
-    const partsMib = Math.min(32, bytes / MIB);
+    const partsMib = Math.min(64, bytes / MIB);
     report.info(`pairing: the per-chunk parts of one side, each alone in this process, on ${partsMib} MiB:`);
     await pairingParts(report, root, partsMib);
     report.info(`pairing: load average at end ${loadavg()[0]?.toFixed(2)}`);

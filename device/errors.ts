@@ -54,6 +54,7 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, message: 'the device is shutting down' },
   PAD_BURNED: { status: 500, message: 'pad bytes about to be used were already burned; nothing was sent or accepted' },
   CANCELLED: { status: 503, message: 'the job was stopped before it finished; nothing it made is usable' },
+  STORAGE_FULL: { status: 507, message: 'the data dir has too little free space for this' },
 
   // --- rpc ---
   NOT_FOUND: { status: 404, message: 'not found' },

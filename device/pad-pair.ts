@@ -7,7 +7,7 @@
  * registered only once both files are complete and synced. Stopped part way (the signal: SIGTERM, SIGINT,
  * Cancel), both partial files are abandoned (device/pad-file.ts `abandonPadFile`): never usable, burned.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { prepareDataDir } from './data-dir.js';
 import { OnepadError } from './errors.js';
 import { EventLog } from './events.js';
@@ -15,6 +15,7 @@ import { Ledger } from './ledger/ledger.js';
 import { abandonPadFile, PadFileWriter } from './pad-file.js';
 import { MIN_PAD_SIZE, newPadId, registerPadFile } from './pads.js';
 import { fillSeeded, seededKey } from './seeded.js';
+import { assertRoomFor } from './storage.js';
 import type { Side } from './wire.js';
 
 /** Where the pad bytes come from. */
@@ -126,6 +127,10 @@ function openSides(opts: PadPairOptions, padId: string): OpenSide[] {
       sides.push({ ...w, ledger, events, padsDir: layout.pads });
       if (ledger.activePad(w.contact)) throw new OnepadError('CONTACT_EXISTS', { contact: w.contact });
     }
+    // Room for both copies before a byte is written (two data dirs on one file system need it twice).
+    const sameFs = statSync(sides[0]?.padsDir as string).dev === statSync(sides[1]?.padsDir as string).dev;
+    if (sameFs) assertRoomFor(sides[0]?.padsDir as string, 2 * opts.size);
+    else for (const s of sides) assertRoomFor(s.padsDir, opts.size);
   } catch (e) {
     closeSides(sides);
     throw e;
@@ -176,7 +181,7 @@ function registerBoth(
 /**
  * Create the same pad in both data dirs (side A in `dirA`, side B in `dirB`), both files written side by side.
  * @returns the pad id
- * @throws OnepadError INVALID_ARGUMENT, CONTACT_EXISTS, DATA_DIR_UNSAFE, STORAGE_FAILED
+ * @throws OnepadError INVALID_ARGUMENT, CONTACT_EXISTS, DATA_DIR_UNSAFE, STORAGE_FAILED, STORAGE_FULL (no room for both copies)
  */
 export function createPadPair(opts: PadPairOptions): { padId: string } {
   const padId = opts.padId ?? newPadId();
@@ -213,7 +218,7 @@ export function createPadPair(opts: PadPairOptions): { padId: string } {
  * progress after every chunk, and a stop on `signal` after the chunk in progress.
  *
  * @throws OnepadError CANCELLED (stopped: nothing registered, both partial files abandoned), INVALID_ARGUMENT,
- *   CONTACT_EXISTS, DATA_DIR_UNSAFE, STORAGE_FAILED
+ *   CONTACT_EXISTS, DATA_DIR_UNSAFE, STORAGE_FAILED, STORAGE_FULL (no room for both copies)
  */
 export async function createPadPairAsync(opts: PadPairAsyncOptions): Promise<{ padId: string }> {
   const now = opts.now ?? Date.now;

@@ -3,7 +3,7 @@
  * and the {@link ConfirmService} on it. It is what the rest of the device talks to: the engine's confirmer and
  * private display, the pairing approver and progress, and the home screen.
  */
-import { formatDuration } from '../device/cli/progress.js';
+import { formatBytes, formatDuration } from '../device/cli/progress.js';
 import type { Config } from '../device/config/config.js';
 import type { ConfirmDecision } from '../device/confirm.js';
 import { CONTACT_NAME_MAX } from '../device/contact-names.js';
@@ -53,6 +53,26 @@ const MAX_PENDING_ALARMS = 10;
 export function burnLine(p: BurnProgress): string {
   const pct = p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : 100;
   return `burning old pad ${pct}%, ${formatDuration(p.secondsLeft)} left`;
+}
+
+/** What the pool's filler last reported (the fields of hrng/filler.ts's FillProgress the home screen shows). */
+export interface FillStatus {
+  readonly state: string;
+  readonly poolBytes: number;
+  readonly capacity: number;
+  /** The source's measured rate over this fill run. */
+  readonly bytesPerSecond: number;
+  readonly secondsToFull: number | null;
+}
+
+/**
+ * The home screen's line while the pool fills: "filling pool 42%, 52 kB/s, full in 3 h 10 min", at the source's
+ * measured rate; null when not filling or full.
+ */
+export function fillLine(p: FillStatus): string | null {
+  if (p.state !== 'running' || p.capacity <= 0 || p.poolBytes >= p.capacity) return null;
+  const pct = Math.floor((100 * p.poolBytes) / p.capacity);
+  return `filling pool ${pct}%, ${formatBytes(p.bytesPerSecond)}/s, full in ${formatDuration(p.secondsToFull ?? Number.NaN)}`;
 }
 
 /** A short, non-secret line for an event, or null for events the home screen does not list. */
@@ -114,6 +134,8 @@ export interface DeviceScreen {
    */
   setHrngNotice(notice: string | null): void;
   showPairingProgress(peer: string, p: PairingProgress): void;
+  /** The filler's latest progress (a line on home while it fills: share, rate, time to full); null when stopped. */
+  showFillProgress(p: FillStatus | null): void;
   /**
    * What to do when the user picks Start (initiator) or Join (responder) after Pair on the home screen. The
    * signal aborts when the user presses Cancel on the progress screen. Home is shown again when it settles.
@@ -183,6 +205,7 @@ export async function openDeviceScreen(
     ui.show(content);
   };
   /** Redraw home in place when it is on screen and its figures changed; never cover anything else. */
+  let lastFill: FillStatus | null = null;
   const refreshHome = () => {
     if (ui.state?.id !== 'home') return;
     const content = homeContent();
@@ -306,7 +329,7 @@ export async function openDeviceScreen(
     setHomeSource,
     attachEngine(engine) {
       // The engine holds the ledger with the data dir's exclusive lock: read the pool counters through it.
-      const poolStmt = engine.ledger.db.prepare('SELECT filled, consumed, latch FROM pool WHERE id = 1');
+      const poolStmt = engine.ledger.db.prepare('SELECT capacity, filled, consumed, latch FROM pool WHERE id = 1');
       setHomeSource({
         contacts: () =>
           engine
@@ -319,7 +342,9 @@ export async function openDeviceScreen(
               insecure: p.insecure,
             })),
         hrng: () => {
-          const row = poolStmt.get() as { filled: number; consumed: number; latch: string | null } | undefined;
+          const row = poolStmt.get() as
+            | { capacity: number; filled: number; consumed: number; latch: string | null }
+            | undefined;
           // The filler's latch is "CODE:source[:test]" (hrng/filler.ts).
           const [, source, test] = row?.latch ? row.latch.split(':') : [];
           const failing = source ? (test ? `${source}: ${test}` : source) : hrngNotice;
@@ -327,13 +352,15 @@ export async function openDeviceScreen(
             healthy: !!row && row.latch === null && hrngNotice === null,
             ...(failing ? { failing } : {}),
             poolBytes: row ? row.filled - row.consumed : 0,
-            poolCapacity: config.hrng.poolMaxBytes,
+            // The ring's real size (poolMaxBytes 0 or a full disk make it differ from the config).
+            poolCapacity: row?.capacity ?? config.hrng.poolMaxBytes,
           };
         },
         events: (n: number) => engine.events.recent(n),
         jobs: () => {
           const b = engine.burnProgress();
-          return b ? [burnLine(b)] : [];
+          const f = lastFill ? fillLine(lastFill) : null;
+          return [...(b ? [burnLine(b)] : []), ...(f ? [f] : [])];
         },
       });
       // Alarms: new security events raise an alarm screen over home (never over a confirmation or a pairing).
@@ -371,6 +398,10 @@ export async function openDeviceScreen(
       refreshHome();
     },
     showPairingProgress,
+    showFillProgress(p) {
+      lastFill = p;
+      refreshHome();
+    },
     onPairRequest(handler) {
       pairHandler = handler;
     },

@@ -30,6 +30,7 @@ import { dataDirLayout, prepareDataDir } from '../device/data-dir.js';
 import { isOnepadError, OnepadError } from '../device/errors.js';
 import { EventLog } from '../device/events.js';
 import { openLedgerDb } from '../device/ledger/open.js';
+import { poolLimit } from '../device/storage.js';
 import type { HrngSourceConfig } from './config-section.js';
 import { createSource, createSources, fillerSettings, needsSerial } from './factory.js';
 import { Filler, type FillProgress } from './filler.js';
@@ -265,7 +266,12 @@ function fillCommand(deps: HrngCliDeps): Command {
       const events = new EventLog(layout.events, config.engine.eventLogMax);
       let pool: EntropyPool | null = null;
       try {
-        pool = EntropyPool.open({ db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+        pool = EntropyPool.open({
+          db,
+          path: layout.pool,
+          maxBytes: poolLimit(config.hrng.poolMaxBytes, layout.root, layout.pool),
+          events,
+        });
         const filler = new Filler({
           sources,
           pool,

@@ -30,7 +30,10 @@ export interface HrngConfig {
   readonly sources: readonly HrngSourceConfig[];
   /** -log2(alpha) of the SP 800-90B health tests' false-positive rate (default 30: alpha = 2^-30). */
   readonly alphaLog2: number;
-  /** Largest number of bytes the pool holds (the ring file's size). */
+  /**
+   * Largest number of bytes the pool holds (the ring file's size); 0 = as many as the data dir's free space
+   * allows. Either way the ring is no larger than what fits beside a pad of its size (device/storage.ts).
+   */
   readonly poolMaxBytes: number;
   /** Bytes per pool append; each chunk is synced before it is counted. */
   readonly chunkBytes: number;
@@ -63,7 +66,13 @@ export const hrngSectionSchema = {
   properties: {
     sources: { type: 'array', items: sourceSchema, minItems: 1, maxItems: 8, default: [{ kind: 'hwrng' }] },
     alphaLog2: { type: 'integer', minimum: 20, maximum: 40, default: 30 },
-    poolMaxBytes: { type: 'integer', minimum: 4096, maximum: 17179869184, default: 16777216 },
+    // 0 = as large as the data dir's storage holds (device/storage.ts poolLimit); any size is capped by it.
+    poolMaxBytes: {
+      type: 'integer',
+      anyOf: [{ const: 0 }, { minimum: 4096 }],
+      maximum: Number.MAX_SAFE_INTEGER,
+      default: 16777216,
+    },
     chunkBytes: { type: 'integer', minimum: 512, maximum: 16777216, default: 65536 },
     stallTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     rateWindowMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },

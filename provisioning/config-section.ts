@@ -12,7 +12,7 @@ export interface PairingConfig {
   readonly chunkBytes: number;
   /** Chunks drawn and committed ahead of the peer's reveals (1 = lock-step; at most 64). */
   readonly window: number;
-  /** Largest pad this device makes, in bytes. */
+  /** Largest pad this device makes, in bytes; 0 = as large as the data dir's free space allows (the default). */
   readonly maxPadBytes: number;
   /** How long to look for the peer. */
   readonly discoveryTimeoutMs: number;
@@ -30,7 +30,13 @@ export const pairingSectionSchema = {
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 47_002 },
     chunkBytes: { type: 'integer', minimum: 64, maximum: 16_777_216, default: 1_048_576 },
     window: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
-    maxPadBytes: { type: 'integer', minimum: 66, default: 4_294_967_296 },
+    // 0 = as large as the free space allows (device/storage.ts padLimit); any size is capped by it.
+    maxPadBytes: {
+      type: 'integer',
+      anyOf: [{ const: 0 }, { minimum: 66 }],
+      maximum: Number.MAX_SAFE_INTEGER,
+      default: 0,
+    },
     discoveryTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 120_000 },
     ioTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 15_000 },
     approvalTimeoutMs: { type: 'integer', minimum: 1000, maximum: 3_600_000, default: 180_000 },

@@ -72,10 +72,18 @@ export function parseJson(payload: Uint8Array): Record<string, unknown> {
 
 /**
  * Incremental frame parser: feed it stream bytes in any split, take out whole frames.
+ *
+ * Each byte is copied once, as it arrives, into its frame's payload buffer: the reader keeps no reference to the
+ * socket's buffers, so they die young (held until a 1 MiB frame completed, they were promoted to the old
+ * generation and cost a major garbage collection every few megabytes).
  */
 export class FrameReader {
-  private pieces: Uint8Array[] = [];
-  private total = 0;
+  private readonly head = new Uint8Array(FRAME_HEADER);
+  private headFill = 0;
+  private type: FrameType = FRAME.HELLO;
+  /** The payload being assembled, once its header is complete; null between frames. */
+  private payload: Uint8Array | null = null;
+  private fill = 0;
   /** Zeroed payload buffers handed back by {@link recycle}, reused for payloads of the same length. */
   private spare: Uint8Array[] = [];
   private readonly maxPayload: number;
@@ -86,27 +94,37 @@ export class FrameReader {
   }
 
   /**
-   * Add bytes and return every complete frame now available. Each byte is copied once.
+   * Add bytes and return every complete frame now available. Each byte is copied once; `chunk` is not kept, and
+   * the bytes of it that went into a payload of more than 4 KiB (a chunk frame) are zeroed there.
    * @throws OnepadError PAIRING_PROTOCOL for an unknown type or an oversized length
    */
   push(chunk: Uint8Array): Frame[] {
-    if (chunk.length > 0) {
-      this.pieces.push(chunk);
-      this.total += chunk.length;
-    }
     const frames: Frame[] = [];
-    while (this.total >= FRAME_HEADER) {
-      const head = this.peek(FRAME_HEADER);
-      const type = head[0] as number;
-      if (!TYPES.has(type))
-        throw new OnepadError('PAIRING_PROTOCOL', { reason: 'unknown frame', type }, 'unknown frame type');
-      const len = new DataView(head.buffer, head.byteOffset, FRAME_HEADER).getUint32(1, false);
-      if (len > this.maxPayload) {
-        throw new OnepadError('PAIRING_PROTOCOL', { reason: 'frame too large', length: len }, 'frame too large');
+    let at = 0;
+    while (at < chunk.length || (this.payload && this.fill === this.payload.length)) {
+      if (!this.payload) {
+        const k = Math.min(FRAME_HEADER - this.headFill, chunk.length - at);
+        this.head.set(chunk.subarray(at, at + k), this.headFill);
+        this.headFill += k;
+        at += k;
+        if (this.headFill < FRAME_HEADER) break;
+        this.startPayload();
       }
-      if (this.total < FRAME_HEADER + len) break;
-      this.take(FRAME_HEADER);
-      frames.push({ type: type as FrameType, payload: this.take(len) });
+      const p = this.payload as Uint8Array;
+      const k = Math.min(p.length - this.fill, chunk.length - at);
+      if (k > 0) {
+        const from = chunk.subarray(at, at + k);
+        p.set(from, this.fill);
+        if (p.length > 4096) from.fill(0);
+        this.fill += k;
+        at += k;
+      }
+      if (this.fill === p.length) {
+        frames.push({ type: this.type, payload: p });
+        this.payload = null;
+        this.fill = 0;
+        this.headFill = 0;
+      }
     }
     return frames;
   }
@@ -123,43 +141,29 @@ export class FrameReader {
   /** Zero and drop buffered bytes. */
   clear(): void {
     this.spare = [];
-    for (const p of this.pieces) p.fill(0);
-    this.pieces = [];
-    this.total = 0;
-  }
-
-  private peek(n: number): Uint8Array {
-    const first = this.pieces[0] as Uint8Array;
-    if (first.length >= n) return first.subarray(0, n);
-    const out = new Uint8Array(n);
-    let off = 0;
-    for (const p of this.pieces) {
-      const k = Math.min(p.length, n - off);
-      out.set(p.subarray(0, k), off);
-      off += k;
-      if (off === n) break;
-    }
-    return out;
+    this.payload?.fill(0);
+    this.payload = null;
+    this.fill = 0;
+    this.head.fill(0);
+    this.headFill = 0;
   }
 
   /**
-   * The payload, assembled in a fresh buffer whose byte 4 (where a chunk frame's bytes start, after the index) is
-   * 8-byte aligned, so the chunk can be XORed 64 bits at a time.
+   * Check the complete header and set up the payload buffer, whose byte 4 (where a chunk frame's bytes start,
+   * after the index) is 8-byte aligned, so the chunk can be XORed 64 bits at a time.
    */
-  private take(n: number): Uint8Array {
-    const reuse = this.spare.findIndex((b) => b.length === n);
-    const out =
-      reuse >= 0 ? (this.spare.splice(reuse, 1)[0] as Uint8Array) : new Uint8Array(new ArrayBuffer(n + 4), 4, n);
-    let off = 0;
-    while (off < n) {
-      const p = this.pieces[0] as Uint8Array;
-      const k = Math.min(p.length, n - off);
-      out.set(p.subarray(0, k), off);
-      off += k;
-      if (k === p.length) this.pieces.shift();
-      else this.pieces[0] = p.subarray(k);
+  private startPayload(): void {
+    const type = this.head[0] as number;
+    if (!TYPES.has(type))
+      throw new OnepadError('PAIRING_PROTOCOL', { reason: 'unknown frame', type }, 'unknown frame type');
+    const len = new DataView(this.head.buffer).getUint32(1, false);
+    if (len > this.maxPayload) {
+      throw new OnepadError('PAIRING_PROTOCOL', { reason: 'frame too large', length: len }, 'frame too large');
     }
-    this.total -= n;
-    return out;
+    this.type = type as FrameType;
+    const reuse = this.spare.findIndex((b) => b.length === len);
+    this.payload =
+      reuse >= 0 ? (this.spare.splice(reuse, 1)[0] as Uint8Array) : new Uint8Array(new ArrayBuffer(len + 4), 4, len);
+    this.fill = 0;
   }
 }

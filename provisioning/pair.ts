@@ -6,6 +6,7 @@ import type { Config } from '../device/config/config.js';
 import { prepareDataDir } from '../device/data-dir.js';
 import { EventLog } from '../device/events.js';
 import { Ledger } from '../device/ledger/ledger.js';
+import { poolLimit } from '../device/storage.js';
 import { EntropyPool } from '../hrng/pool.js';
 import { FrameConnection } from './connection.js';
 import { awaitResponder, findInitiator } from './discovery.js';
@@ -40,7 +41,12 @@ export async function pairOverLink(opts: PairOptions): Promise<PairingResult> {
   const events = opts.open?.events ?? new EventLog(layout.events, config.engine.eventLogMax);
   let pool: EntropyPool | null = opts.open?.pool ?? null;
   try {
-    pool ??= EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+    pool ??= EntropyPool.open({
+      db: ledger.db,
+      path: layout.pool,
+      maxBytes: poolLimit(config.hrng.poolMaxBytes, layout.root, layout.pool),
+      events,
+    });
     const socket =
       opts.role === 'initiator'
         ? await awaitResponder(config.pairing, config.device.name, opts.signal)

@@ -18,6 +18,7 @@ import { checkLayout, type PadLayout, planLayout } from '../device/layout.js';
 import type { Ledger } from '../device/ledger/ledger.js';
 import { abandonPadFile, PadFileWriter } from '../device/pad-file.js';
 import { DEFAULT_TYPICAL_LENGTH, MIN_PAD_SIZE, registerPadFile } from '../device/pads.js';
+import { padLimit } from '../device/storage.js';
 import type { Side } from '../device/wire.js';
 import type { PairingConfig } from './config-section.js';
 import type { FrameConnection } from './connection.js';
@@ -133,7 +134,8 @@ const PEER_SIDE = new Set(['PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']);
  * Run one side of the pairing protocol to completion.
  *
  * @throws OnepadError PAIRING_PROTOCOL, PAIRING_PEER_LOST, PAIRING_PEER_ABORTED, PAIRING_TIMEOUT,
- *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, FINGERPRINT_MISMATCH, CONTACT_EXISTS, POOL_INSUFFICIENT
+ *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, FINGERPRINT_MISMATCH, CONTACT_EXISTS, POOL_INSUFFICIENT,
+ *   STORAGE_FULL (the pad would not fit the free space, less the reserve)
  */
 export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
   const { conn, config } = deps;
@@ -143,6 +145,9 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
   let finishedPath: string | null = null;
   let registered: string | null = null;
   try {
+    // The largest pad: pairing.maxPadBytes (0 = no fixed cap), never more than the pads dir's free space less
+    // the reserve, so a pad that cannot be written whole is refused before a byte is drawn.
+    const maxPad = padLimit(config.maxPadBytes, deps.padsDir);
     // --- HELLO ------------------------------------------------------------------------------------
     await conn.send(
       jsonFrame(FRAME.HELLO, {
@@ -150,7 +155,7 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
         name: deps.name,
         role: deps.role,
         available: deps.source.available(),
-        max: config.maxPadBytes,
+        max: maxPad,
         insecure: deps.insecure === true,
       }),
     );
@@ -176,9 +181,12 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
         deps.requestedSize ?? Number.MAX_SAFE_INTEGER,
         deps.source.available(),
         peer.available,
-        config.maxPadBytes,
+        maxPad,
         peer.max,
       );
+      if (maxPad < MIN_PAD_SIZE) {
+        throw new OnepadError('STORAGE_FULL', { needed: MIN_PAD_SIZE }, 'no room for a pad on this device');
+      }
       if (size < MIN_PAD_SIZE) {
         throw new OnepadError(
           'POOL_INSUFFICIENT',
@@ -220,7 +228,14 @@ export async function runPairing(deps: PairingDeps): Promise<PairingResult> {
       } catch {
         throw protocolError('bad layout');
       }
-      if (size > deps.source.available() || size > config.maxPadBytes) {
+      if (
+        size > maxPad &&
+        size <= deps.source.available() &&
+        (config.maxPadBytes === 0 || size <= config.maxPadBytes)
+      ) {
+        throw new OnepadError('STORAGE_FULL', { needed: size }, 'no room for a pad of this size on this device');
+      }
+      if (size > deps.source.available() || size > maxPad) {
         throw new OnepadError('POOL_INSUFFICIENT', { available: deps.source.available(), needed: size });
       }
       await conn.send(jsonFrame(FRAME.ACCEPT, {}));

@@ -20,6 +20,13 @@ import { chunkFrameHeader, encodeFrame, FRAME } from './frames.js';
 /** The most commitments a side may send ahead of the chunks completed (and the largest `pairing.window`). */
 export const MAX_WINDOW = 64;
 
+/**
+ * Bytes drawn from the pool at once (whole chunks; at least one). Each draw is one ledger commit, and burning
+ * lags one or two draws behind, so this bounds both the commits per gigabyte (32) and the unburned lag (64 MiB,
+ * which the pool's open burns after a crash). Memory: two or three such buffers while chunks are in flight.
+ */
+export const DRAW_BATCH_BYTES = 32 << 20;
+
 /** Where this device's contribution comes from: the entropy pool (hrng/pool.ts) or a test double. */
 export interface PadSource {
   available(): number;
@@ -121,9 +128,10 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
   let nextReveal = 0; // next chunk of ours to reveal
   let nextPeerCommit = 0;
   let done = 0; // chunks complete
-  // Draws in batches of whole chunks (one ledger commit per batch), burned behind the transfer.
+  // Draws in batches of whole chunks, up to DRAW_BATCH_BYTES (one ledger commit, a synchronous fsync that stops
+  // the event loop, per batch), burned behind the transfer.
   const unburned = typeof d.source.takeUnburned === 'function' && typeof d.source.burnConsumedAsync === 'function';
-  const batchChunks = unburned ? Math.max(1, Math.min(window, Math.floor((16 << 20) / chunk))) : 1;
+  const batchChunks = unburned ? Math.max(1, Math.floor(DRAW_BATCH_BYTES / chunk)) : 1;
   let batch: { bytes: Uint8Array; first: number } | null = null;
   let burn: Promise<unknown> = Promise.resolve();
   let batchesSinceBurn = 0;
@@ -147,7 +155,7 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
       if (unburned) {
         current = buffers.find((b) => b.outstanding === 0) ?? null;
         if (!current) {
-          current = { bytes: new Uint8Array(batchChunks * chunk), outstanding: 0 };
+          current = { bytes: new Uint8Array(Math.min(batchChunks * chunk, size)), outstanding: 0 };
           buffers.push(current);
         }
         r = (d.source.takeUnburned as NonNullable<PadSource['takeUnburned']>)(bytes, current.bytes);
@@ -260,6 +268,16 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
   } finally {
     // Let the file writes and the pool burn settle before anyone closes the file or the pool.
     await Promise.allSettled([...writes, burn]);
+    // Stopped early (cancel, a lost or lying peer): burn what was drawn now rather than at the pool's next open;
+    // our revealed chunks' bytes are pad bytes to whoever saw the peer's. Best effort: a closed pool refuses, and
+    // its open burns them.
+    if (unburned) {
+      try {
+        await (d.source.burnConsumedAsync as () => Promise<number>)();
+      } catch {
+        // the pool's next open burns the lag
+      }
+    }
     for (const p of inFlight) p.fill(0);
     for (const o of own.values()) o.bytes.fill(0);
     own.clear();

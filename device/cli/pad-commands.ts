@@ -3,7 +3,6 @@
  * offline (no RPC, no screen: the user at the terminal is the confirmation), so a package can be inspected end
  * to end.
  */
-import { statSync } from 'node:fs';
 import { parseConfig } from '../config/config.js';
 import type { Confirmer } from '../confirm.js';
 import { prepareDataDir } from '../data-dir.js';
@@ -13,7 +12,7 @@ import { JUNK_KINDS } from '../events.js';
 import { inspectDataDir } from '../inspect.js';
 import { burnAbandoned, listBurning } from '../pad-burner.js';
 import { createPadPairAsync } from '../pad-pair.js';
-import { storagePlan } from '../storage.js';
+import { allocatedBytes, storagePlan } from '../storage.js';
 import { type OptionSpecs, option, parseArgs, sizeOption, stringOption } from './args.js';
 import type { Command, CommandContext, CommandGroup } from './command.js';
 import { formatBytes, formatDuration, throttledProgress } from './progress.js';
@@ -116,7 +115,8 @@ const storage: Command = {
   async run(ctx) {
     const args = parseArgs(ctx.argv, STORAGE_OPTIONS);
     const layout = prepareDataDir(stringOption(args, 'dir'));
-    const poolNow = statSync(layout.pool, { throwIfNoEntry: false })?.size ?? 0;
+    // The ring is sparse until filled: what it takes on the disk is its allocated blocks, not its length.
+    const poolNow = allocatedBytes(layout.pool);
     const rate = args.options.has('rate') ? sizeOption(args, 'rate') : undefined;
     const plan = storagePlan(layout.root, poolNow, rate);
     write(ctx, `free ${formatBytes(plan.free)} of ${formatBytes(plan.size)}`);

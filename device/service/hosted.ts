@@ -16,6 +16,7 @@ import type { DeviceEngine } from '../engine.js';
 import type { OnepadError } from '../errors.js';
 import { startupStep } from '../sd-notify.js';
 import { sleepUnlessAborted } from '../sleep.js';
+import { poolLimit } from '../storage.js';
 
 export interface HostedOptions {
   readonly config: Config;
@@ -53,7 +54,12 @@ export function startHosted(o: HostedOptions): Hosted {
   const layout = prepareDataDir(config.dataDir);
   const { ledger, events } = o.engine;
   startupStep('opening the pool');
-  const pool = EntropyPool.open({ db: ledger.db, path: layout.pool, maxBytes: config.hrng.poolMaxBytes, events });
+  const pool = EntropyPool.open({
+    db: ledger.db,
+    path: layout.pool,
+    maxBytes: poolLimit(config.hrng.poolMaxBytes, layout.root, layout.pool),
+    events,
+  });
   const ac = new AbortController();
   // A source that cannot be opened (the USB HRNG not plugged in) or that went away does not latch: the device runs
   // on, pairs from what the pool holds, says on its home screen which source is missing, and tries again every
@@ -88,10 +94,11 @@ export function startHosted(o: HostedOptions): Hosted {
             setNotice(null);
           },
           knownAbsent: absent,
-          onProgress: () => o.screen.refreshHome(),
+          onProgress: (p) => o.screen.showFillProgress(p),
         });
         // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
         if (ac.signal.aborted) return;
+        o.screen.showFillProgress(null);
         if (r.state === 'failed') {
           const n = r.error ? sourceNotice(r.error) : null;
           absent = n && r.error?.code === 'HRNG_SOURCE_UNAVAILABLE' ? [String(r.error.details.source ?? '')] : [];

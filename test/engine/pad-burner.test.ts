@@ -4,7 +4,7 @@
  * renames, whatever the size.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { prepareDataDir } from '../../device/data-dir.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { type BurnProgress, burnAbandoned, listBurning } from '../../device/pad-burner.js';
 import { abandonPadFile, listPadFiles } from '../../device/pad-file.js';
-import { burnLine } from '../../display/device-screen.js';
+import { burnLine, fillLine } from '../../display/device-screen.js';
 import { SimStream } from '../../hrng/sim-source.js';
 import { ScriptedConfirmer } from '../helpers/engine-fixture.js';
 
@@ -139,6 +139,50 @@ describe('abandoning and burning pad files', () => {
     }
   }, 60_000);
 
+  it('`pad burn` stopped by SIGTERM: exits CANCELLED with the prefix intact and still .burn; run again, it finishes', async () => {
+    const size = 640 * MIB; // ten 64 MiB steps: SIGTERM lands mid-way
+    const path = join(pads, 'cccccccccccccccccccccccccccccccc.pad');
+    const head = new SimStream('term').next(MIB);
+    writeFileSync(path, head, { mode: 0o600 });
+    truncateSync(path, size); // the rest sparse: the burn writes it all the same
+    const burning = abandonPadFile(path, 0) as string;
+    const run = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'device/service/main.ts', 'pad', 'burn', '--dir', root],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let err = '';
+      let sent = false;
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (d: string) => {
+        err += d;
+        // The first progress line with bytes done: the burn is under way.
+        if (!sent && /burn: [1-9][\d.]* MB of/.test(err)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, err }));
+    });
+    expect(run.code, run.err).toBe(2);
+    expect(run.err).toContain('CANCELLED');
+    expect(run.err).toMatch(/burn: .* of .*MB\/s, .* left/);
+    // Stopped after a step: shorter, still .burn (never a pad again), the untouched prefix as it was.
+    const left = statSync(burning).size;
+    expect(left).toBeLessThan(size);
+    expect(left).toBeGreaterThan(0);
+    expect(listBurning(pads)).toHaveLength(1);
+    expect(listPadFiles(pads)).toEqual({ ids: [], temporary: [] });
+    expect(Buffer.from(readFileSync(burning).subarray(0, MIB)).equals(Buffer.from(head))).toBe(true);
+    expect(await burnAbandoned(pads)).toEqual({ complete: true });
+    expect(readdirSync(pads)).toEqual([]);
+  }, 180_000);
+
   it('the home screen line says what share is burned and how long is left', () => {
     expect(burnLine({ bytes: 45, total: 100, bytesPerSecond: 1, secondsLeft: 185, files: 1 })).toBe(
       'burning old pad 45%, 3 min 05 s left',
@@ -146,6 +190,16 @@ describe('abandoning and burning pad files', () => {
     expect(burnLine({ bytes: 0, total: 100, bytesPerSecond: 0, secondsLeft: Infinity, files: 1 })).toBe(
       'burning old pad 0%, ? left',
     );
+  });
+
+  it('the home screen line while the pool fills says its share, the measured source rate and the time to full', () => {
+    const p = { state: 'running', poolBytes: 42e6, capacity: 100e6, bytesPerSecond: 52_000, secondsToFull: 11_154 };
+    expect(fillLine(p)).toBe('filling pool 42%, 52 kB/s, full in 3 h 05 min');
+    expect(fillLine({ ...p, secondsToFull: null })).toBe('filling pool 42%, 52 kB/s, full in ?');
+    // Not filling, or full: no line.
+    expect(fillLine({ ...p, state: 'full' })).toBeNull();
+    expect(fillLine({ ...p, state: 'stopped' })).toBeNull();
+    expect(fillLine({ ...p, poolBytes: 100e6 })).toBeNull();
   });
 
   it('close stops the background burn after its step; the next open resumes it', async () => {

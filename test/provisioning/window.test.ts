@@ -201,6 +201,47 @@ describe('windowed chunk exchange', () => {
     }
   });
 
+  it('Cancel mid-transfer on a real pool: every byte it drew is burned before runPairing returns', async () => {
+    const layout = dataDirLayout(alice.dir);
+    const pool = EntropyPool.open({ db: alice.ledger.db, path: layout.pool, maxBytes: 4 << 20 });
+    const poolBytes = new SimStream('cancel-pool').next(3 << 20);
+    pool.append(poolBytes, true);
+    const [s1, s2] = await socketPair();
+    const ac = new AbortController();
+    let chunks = 0;
+    try {
+      const [ra] = await Promise.all([
+        settle(
+          runPairing(
+            depsFor(alice, 'initiator', 'alice', s1, pool, new ScriptedApprover(), {
+              requestedSize: 3 << 20,
+              signal: ac.signal,
+              onProgress: () => {
+                if (++chunks === 5) ac.abort();
+              },
+            }),
+          ),
+        ),
+        settle(
+          runPairing(depsFor(bob, 'responder', 'bob', s2, new SeededSource('b', 3 << 20), new ScriptedApprover())),
+        ),
+      ]);
+      expect(ra).toEqual({ code: 'PAIRING_TIMEOUT' });
+      const c = pool.counters();
+      // It drew ahead (a whole draw batch), and burned all of it: nothing drawn is left in the pool file.
+      expect(c.consumed).toBeGreaterThan(5 * CHUNK);
+      expect(c.burned).toBe(c.consumed);
+      const file = readFileSync(layout.pool);
+      expect(file.subarray(0, c.consumed).every((x) => x === 0)).toBe(true);
+      expect(Buffer.from(file.subarray(c.consumed, 3 << 20)).equals(Buffer.from(poolBytes.subarray(c.consumed)))).toBe(
+        true,
+      );
+      expect(padFiles(alice)).toEqual([]);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('lock-step against a wide window, one side on a real pool: same pad, XOR of both, pool bytes burned', async () => {
     const size = 37 * CHUNK + 123;
     const layout = dataDirLayout(alice.dir);

@@ -150,6 +150,9 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
     else server.listen(source.port, source.host);
     await once(server, 'listening');
     const addr = server.address();
+    ctx.stderr.write(
+      `onepad pipe: listening on ${typeof addr === 'string' ? addr : `${addr?.address}:${addr?.port}`}\n`,
+    );
     if (addr && typeof addr !== 'string') ctx.onListening?.({ address: addr.address, port: addr.port });
     else if (addr) ctx.onListening?.(addr);
     await new Promise<void>((resolve) => {
@@ -173,6 +176,12 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
     if (keepalive) clearInterval(keepalive);
     server?.close();
     await link?.end();
+    const last = link?.last;
+    if (last) {
+      ctx.stderr.write(
+        `onepad pipe: session ${last.state === 'ended' ? `ended (${last.endReason})` : 'left'}: pad used ${last.usedBytes} bytes for ${last.sentBytes} bytes sent in ${last.framesSent} frames, ${last.receivedBytes} bytes received\n`,
+      );
+    }
   }
 }
 

@@ -127,6 +127,9 @@ export function messageFingerprint(plaintext: Uint8Array): string {
   return `${h.slice(0, 4)} ${h.slice(4, 8)} ${h.slice(8, 12)} ${h.slice(12, 16)}`;
 }
 
+/** How long received session ranges wait to be burned together (they are queued durably meanwhile). */
+const SESSION_BURN_MS = 200;
+
 /** @throws OnepadError INVALID_ARGUMENT when `v` is not an integer in [min, max] */
 function checkSessionNumber(argument: string, v: unknown, min: number, max: number): void {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
@@ -184,6 +187,8 @@ export class DeviceEngine {
   private readonly sessions = new Map<string, Session>();
   private readonly endedSessions = new Map<string, SessionEndReason>();
   private sessionTimer: ReturnType<typeof setInterval> | null = null;
+  private sessionBurns: { fd: number; padId: string; ranges: ByteRange[] }[] = [];
+  private sessionBurnTimer: ReturnType<typeof setTimeout> | null = null;
   private openingSession = false;
 
   private constructor(deps: EngineDeps, layout: DataDirLayout, ledger: Ledger, events: EventLog) {
@@ -609,15 +614,12 @@ export class DeviceEngine {
         );
         this.crash('recv-after-commit');
         if (burn) {
-          for (const a of admitted) {
-            overwriteRange(fd, a.key.start, a.key.end);
-            overwriteRange(fd, a.stream.start, a.stream.end);
-          }
-          syncData(fd);
-          for (const a of admitted) {
-            this.ledger.markBurned({ padId: s.padId, ...a.key });
-            this.ledger.markBurned({ padId: s.padId, ...a.stream });
-          }
+          // Burned in batches (at most every SESSION_BURN_MS, and when the session ends): the ranges were queued
+          // for burning in the transaction that recorded them, so a crash before the batch burns them at start,
+          // and the ledger refuses them again whatever the pad file still holds.
+          for (const a of admitted) this.sessionBurns.push({ fd, padId: s.padId, ranges: [a.key, a.stream] });
+          this.sessionBurnTimer ??= setTimeout(() => this.flushSessionBurns(), SESSION_BURN_MS);
+          this.sessionBurnTimer.unref?.();
         }
         // No GAP event per frame: inside a session the sender gives up the rest of each chunk, so gaps are expected;
         // the pipe's own sequence numbers (client/pipe-frames.ts) detect a lost frame and end the stream.
@@ -714,6 +716,7 @@ export class DeviceEngine {
   close(): void {
     if (this.closed) return;
     for (const sess of [...this.sessions.values()]) this.finishSession(sess, 'shutdown');
+    this.flushSessionBurns();
     this.closed = true;
     this.shutdown.abort();
     for (const fd of this.fds.values()) closeSync(fd);
@@ -931,9 +934,26 @@ export class DeviceEngine {
     return true;
   }
 
+  /** Burn the received ranges of sessions not yet burned: overwrite them, one fdatasync per pad file. */
+  private flushSessionBurns(): void {
+    if (this.sessionBurnTimer) clearTimeout(this.sessionBurnTimer);
+    this.sessionBurnTimer = null;
+    const todo = this.sessionBurns;
+    this.sessionBurns = [];
+    if (todo.length === 0 || this.closed) return;
+    const fds = new Set<number>();
+    for (const t of todo) {
+      for (const r of t.ranges) overwriteRange(t.fd, r.start, r.end);
+      fds.add(t.fd);
+    }
+    for (const fd of fds) syncData(fd);
+    for (const t of todo) for (const r of t.ranges) this.ledger.markBurned({ padId: t.padId, ...r });
+  }
+
   /** End a session: zero its chunk, forget it (keeping the reason), record it, tell the screen. */
   private finishSession(s: Session, reason: SessionEndReason): void {
     if (s.endReason !== null) return;
+    this.flushSessionBurns();
     s.endReason = reason;
     dropChunk(s.chunk);
     s.chunk = null;

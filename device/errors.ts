@@ -106,7 +106,10 @@ export const ERRORS = {
   RELAY_BAD_RESPONSE: { status: 502, message: 'the relay answered outside its protocol' },
   UNKNOWN_GROUP: { status: 404, message: 'no group with this name' },
   CHAT_STATE_INVALID: { status: 500, message: 'the chat state file cannot be read or is not valid' },
-  PIPE_BROKEN: { status: 502, message: 'the connection to the other end of the pipe broke before the end of its stream' },
+  PIPE_BROKEN: {
+    status: 502,
+    message: 'the connection to the other end of the pipe broke before the end of its stream',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -3,11 +3,13 @@
  * reservations, and the attacks a hostile laptop would try: no screen, a guessed id, more than the budget, after
  * Stop or expiry, frames longer than the padding, a batch with one forged or replayed package.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceEngine } from '../../device/engine.js';
 import { isOnepadError } from '../../device/errors.js';
 import { sideAreas } from '../../device/layout.js';
+import { padFilePath } from '../../device/pad-file.js';
 import { parsePackage } from '../../device/wire.js';
 import { makePair, type Pair, ScriptedConfirmer, utf8 } from '../helpers/engine-fixture.js';
 import { padGivenUp, SessionScreen } from './session-helpers.js';
@@ -311,6 +313,12 @@ describe('pipe session: what a hostile laptop tries', () => {
     const ok = b.sessionUnpackage(sb.id, [p0, p1, p2]);
     expect(ok.frames.map((f) => Buffer.from(f.plaintext).toString())).toEqual(['one', 'two', 'three']);
     expect(await codeOf(() => b.sessionUnpackage(sb.id, [p2]))).toBe('REPLAY');
+    // Received ranges are burned in batches: by the time the session ends they are zero in the pad file.
+    b.endSession(sb.id);
+    const file = readFileSync(padFilePath(`${pair!.dirB}/pads`, pair!.padId));
+    for (const p of [p0, p1, p2].map((x) => parsePackage(x))) {
+      expect(file.subarray(p.streamStart, p.streamStart + p.length).every((x) => x === 0)).toBe(true);
+    }
   });
 
   it('ending the session on the device (close) ends it for the laptop too', async () => {

@@ -188,7 +188,7 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
 export const pipeCommand: Command = {
   name: 'pipe',
   usage:
-    'pipe (-e|-d) -s ADDR -t ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N]   a spiped-style tunnel through the device (without -e/-d: stdin/stdout, as spipe)',
+    'pipe (--encrypt|--decrypt) --source ADDR --target ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N] [--frame N]   a spiped-style tunnel through the device (short: -e -d -s -t; without --encrypt/--decrypt, stdin/stdout as spipe)',
   options: PIPE_OPTIONS,
   example: 'pipe -e -s [127.0.0.1]:8025 -t [10.0.0.2]:8025 --contact bob --budget 16M --time 600',
   run(ctx) {

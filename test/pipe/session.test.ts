@@ -165,6 +165,18 @@ describe('pipe session: what a hostile laptop tries', () => {
     const a = pair.openA({ confirmer: new SessionScreen() });
     await a.openSession('bob', ASK);
     expect(await codeOf(a.openSession('bob', ASK))).toBe('SESSION_UNAVAILABLE');
+    a.close();
+    const priv = pair.openA(
+      { confirmer: new SessionScreen(), privateDisplay: { showReceived: () => undefined } },
+      { confirm: { privateReceive: true } },
+    );
+    let reason: unknown;
+    try {
+      await priv.openSession('bob', ASK);
+    } catch (e) {
+      reason = isOnepadError(e, 'SESSION_UNAVAILABLE') && e.details.reason;
+    }
+    expect(reason).toBe('private-receive');
   });
 
   it('cannot widen the bounds: budgets and times outside the limits are refused, also from a faulty screen', async () => {

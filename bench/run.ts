@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { consoleReporter, type Reporter } from './report.js';
 
-const AREAS = ['engine', 'rpc', 'hrng', 'display', 'pairing', 'chat', 'relay-abuse', 'lifetime'] as const;
+const AREAS = ['engine', 'rpc', 'hrng', 'display', 'pairing', 'chat', 'relay-abuse', 'lifetime', 'pipe'] as const;
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');

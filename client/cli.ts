@@ -20,6 +20,7 @@ import type { Command, CommandContext, CommandGroup } from '../device/cli/comman
 import { reportError } from '../device/cli/report-error.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from '../rpc/client.js';
 import { ChatClient } from './chat.js';
+import { pipeCommand } from './pipe-cli.js';
 import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-config.js';
 import { startRelay } from './relay-service.js';
 import { runSession } from './session.js';
@@ -137,4 +138,8 @@ const chatCommand: Command = {
 };
 
 /** `onepad relay` and `onepad chat`. */
-export const chatCommands: CommandGroup = { name: 'chat', topLevel: true, commands: [relayCommand, chatCommand] };
+export const chatCommands: CommandGroup = {
+  name: 'chat',
+  topLevel: true,
+  commands: [relayCommand, chatCommand, pipeCommand],
+};

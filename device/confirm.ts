@@ -43,6 +43,55 @@ export type ConfirmRequest = EncryptRequest | DecryptRequest;
 /** The user's decision, or why there is none. */
 export type ConfirmDecision = 'approved' | 'denied' | 'timeout' | 'busy';
 
+/**
+ * What the owner is asked before a pipe session (onepad pipe) starts: the peer, a budget of pad bytes and a time
+ * limit (both of which the owner may change on the screen), the frame size when every frame is padded, and what
+ * the pad has left. Inside an approved session, packaging needs no further approval.
+ */
+export interface SessionRequest {
+  readonly kind: 'session';
+  readonly contact: string;
+  /** Pad bytes the laptop asks the session may use (key slots and key stream). */
+  readonly budgetBytes: number;
+  /** Seconds the laptop asks the session may run. */
+  readonly timeLimitSec: number;
+  /** Every frame is padded to this many bytes (it costs pad: frameSize + 32 per frame), or null for no padding. */
+  readonly frameSize: number | null;
+  /** What this device can still send on the pad. */
+  readonly padLeft: number;
+  readonly keySlotsLeft: number;
+  readonly streamLeft: number;
+  readonly insecure: boolean;
+}
+
+/** The owner's answer to a {@link SessionRequest}: approved with the budget and time limit chosen on screen. */
+export type SessionDecision =
+  | { readonly decision: 'approved'; readonly budgetBytes: number; readonly timeLimitSec: number }
+  | { readonly decision: Exclude<ConfirmDecision, 'approved'> };
+
+/** Why a pipe session ended. */
+export type SessionEndReason = 'budget' | 'time' | 'stopped' | 'idle' | 'closed' | 'pad' | 'shutdown' | 'error';
+
+/** A pipe session as the device's screen shows it live (no pad bytes, no plaintext). */
+export interface SessionView {
+  readonly id: string;
+  readonly contact: string;
+  readonly budgetBytes: number;
+  /** Pad bytes given up so far: every chunk reserved (used or not). */
+  readonly usedBytes: number;
+  /** Payload bytes packaged and unpackaged (before padding). */
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
+  readonly framesSent: number;
+  readonly framesReceived: number;
+  readonly frameSize: number | null;
+  /** When the time limit ends it (ms since the epoch). */
+  readonly expiresAt: number;
+  readonly state: 'running' | 'ended';
+  readonly endReason: SessionEndReason | null;
+  readonly insecure: boolean;
+}
+
 /** The confirmation interface the engine is given. */
 export interface Confirmer {
   /**
@@ -56,9 +105,24 @@ export interface Confirmer {
    * time), so the screen can say how many more are coming.
    */
   waitingOutside?(n: number): void;
+  /**
+   * Optional: ask the owner to approve a pipe session, showing the request and letting the owner change its budget
+   * and time limit. Without it the device opens no sessions (SESSION_UNAVAILABLE).
+   */
+  confirmSession?(req: SessionRequest, signal?: AbortSignal): Promise<SessionDecision>;
+  /**
+   * Optional: told every change of the running session (and once when it ends) so the screen shows it live;
+   * `stop` ends it (the screen's Stop button).
+   */
+  showSession?(view: SessionView, stop: () => void): void;
 }
 
 /** A confirmer that approves everything. Only for simulated, insecure devices and benchmarks. */
 export const autoApprove: Confirmer = {
   confirm: async () => 'approved',
+  confirmSession: async (req) => ({
+    decision: 'approved',
+    budgetBytes: req.budgetBytes,
+    timeLimitSec: req.timeLimitSec,
+  }),
 };

@@ -1,6 +1,7 @@
 /**
  * The public shapes of the pad engine (device/engine.ts), which rpc/ wraps and the CLI and display use.
  */
+import type { SessionView } from './confirm.js';
 import type { Side } from './wire.js';
 
 /** A half-open byte range [start, end) of a pad. */
@@ -78,3 +79,31 @@ export interface PadRecord {
 
 /** A pad with what is left of this device's region. */
 export interface PadInfo extends PadRecord, PadRemaining {}
+
+/** What a laptop asks for when it opens a pipe session (the owner may change budget and time on screen). */
+export interface SessionAsk {
+  /** Pad bytes the session may use (key slots and key stream, whole chunks). */
+  readonly budgetBytes: number;
+  readonly timeLimitSec: number;
+  /** Pad every frame to this many bytes (costs frameSize + 32 pad bytes per frame), or null. */
+  readonly frameSize: number | null;
+}
+
+/** The result of packaging frames in a session: one wire v2 package per frame that fitted, in order. */
+export interface SessionPackageResult {
+  readonly packages: Uint8Array[];
+  readonly session: SessionView;
+}
+
+/** One frame unpackaged in a session. */
+export interface SessionFrame {
+  readonly plaintext: Uint8Array;
+  readonly gaps: readonly ByteRange[];
+  readonly late: boolean;
+}
+
+/** The result of unpackaging packages in a session, in the order given. */
+export interface SessionUnpackageResult {
+  readonly frames: SessionFrame[];
+  readonly session: SessionView;
+}

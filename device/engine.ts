@@ -19,13 +19,24 @@
  * Critical sections (from the reservation to the reply) are synchronous, so two requests never interleave
  * inside one; only the wait for the user is asynchronous, and state is re-checked after it.
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Config } from './config/config.js';
-import type { ConfirmDecision, Confirmer } from './confirm.js';
+import type { ConfirmDecision, Confirmer, SessionEndReason, SessionView } from './confirm.js';
 import { type DataDirLayout, prepareDataDir } from './data-dir.js';
-import type { ByteRange, PackageResult, PadInfo, PadRemaining, UnpackageResult } from './engine-types.js';
+import type {
+  ByteRange,
+  PackageResult,
+  PadInfo,
+  PadRemaining,
+  SessionAsk,
+  SessionFrame,
+  SessionPackageResult,
+  SessionUnpackageResult,
+  UnpackageResult,
+} from './engine-types.js';
 import { OnepadError } from './errors.js';
 import { EventLog } from './events.js';
 import { keySlot, sideAreas } from './layout.js';
@@ -42,6 +53,17 @@ import {
   syncData,
 } from './pad-file.js';
 import { checkGap, classify, contains, otherSide } from './ranges.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  dropChunk,
+  planChunk,
+  SESSION_MAX_BUDGET,
+  SESSION_MAX_SECONDS,
+  type Session,
+  type SessionLimits,
+  takeFrame,
+  viewOf,
+} from './session.js';
 import {
   encodePackage,
   MAC_KEY_LENGTH,
@@ -66,6 +88,10 @@ export const CRASH_POINTS = [
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
+/** Named points in a pipe session's chunk reservation where a test can make the process die. */
+export const SESSION_CRASH_POINTS = ['session-after-reserve', 'session-after-read', 'session-after-burn'] as const;
+export type SessionCrashPoint = (typeof SESSION_CRASH_POINTS)[number];
+
 /** Shows a received plaintext on the device's own screen (private receive). */
 export interface PrivateDisplay {
   showReceived(msg: { contact: string; plaintext: Uint8Array; insecure: boolean }): void;
@@ -79,6 +105,10 @@ export interface EngineDeps {
   readonly privateDisplay?: PrivateDisplay;
   /** Called at each crash point; tests kill the process there. */
   readonly crashHook?: (point: CrashPoint) => void;
+  /** Called at each pipe-session crash point; tests kill the process there. */
+  readonly sessionCrashHook?: (point: SessionCrashPoint) => void;
+  /** Chunk and session bounds (tests pass small ones). */
+  readonly sessionLimits?: Partial<SessionLimits>;
   /** Progress of the background burn of abandoned pad files (for the screen). */
   readonly onBurnProgress?: (p: BurnProgress) => void;
   readonly now?: () => number;
@@ -95,6 +125,16 @@ export function isValidContactName(name: unknown): name is string {
 export function messageFingerprint(plaintext: Uint8Array): string {
   const h = bytesToHex(sha256(plaintext).subarray(0, 8));
   return `${h.slice(0, 4)} ${h.slice(4, 8)} ${h.slice(8, 12)} ${h.slice(12, 16)}`;
+}
+
+/** How long received session ranges wait to be burned together (they are queued durably meanwhile). */
+const SESSION_BURN_MS = 200;
+
+/** @throws OnepadError INVALID_ARGUMENT when `v` is not an integer in [min, max] */
+function checkSessionNumber(argument: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new OnepadError('INVALID_ARGUMENT', { argument, min, max });
+  }
 }
 
 function decisionError(d: ConfirmDecision): OnepadError | null {
@@ -144,6 +184,12 @@ export class DeviceEngine {
   private closed = false;
   private burning: Promise<void> | null = null;
   private burnState: BurnProgress | null = null;
+  private readonly sessions = new Map<string, Session>();
+  private readonly endedSessions = new Map<string, SessionEndReason>();
+  private sessionTimer: ReturnType<typeof setInterval> | null = null;
+  private sessionBurns: { fd: number; padId: string; ranges: ByteRange[] }[] = [];
+  private sessionBurnTimer: ReturnType<typeof setTimeout> | null = null;
+  private openingSession = false;
 
   private constructor(deps: EngineDeps, layout: DataDirLayout, ledger: Ledger, events: EventLog) {
     this.deps = deps;
@@ -351,6 +397,271 @@ export class DeviceEngine {
     }
   }
 
+  // --- pipe sessions (docs/PIPE.md) ----------------------------------------------------------------
+
+  /**
+   * Open a pipe session for `contact`, after the owner approved it on the device's screen (budget and time limit
+   * as the owner left them there). One session runs at a time; it lives in memory only (a restart ends it).
+   *
+   * @param signal - aborts the wait for the owner (CONFIRM_TIMEOUT)
+   * @throws OnepadError INVALID_ARGUMENT, UNKNOWN_CONTACT, PAD_EXHAUSTED, UNSUPPORTED_VERSION, SESSION_UNAVAILABLE
+   *   (one running, private receive on, or no screen for it), DENIED, CONFIRM_TIMEOUT, BUSY, SHUTTING_DOWN
+   */
+  async openSession(contact: string, ask: SessionAsk, signal?: AbortSignal): Promise<SessionView> {
+    this.assertOpen();
+    if (!isValidContactName(contact)) {
+      throw new OnepadError(
+        'INVALID_ARGUMENT',
+        { argument: 'contact' },
+        'contact must be 1-64 letters, digits or . _ @ - space',
+      );
+    }
+    const max = this.deps.config.engine.maxMessageLength;
+    checkSessionNumber('budgetBytes', ask.budgetBytes, MAC_KEY_LENGTH + 1, SESSION_MAX_BUDGET);
+    checkSessionNumber('timeLimitSec', ask.timeLimitSec, 1, SESSION_MAX_SECONDS);
+    if (ask.frameSize !== null) checkSessionNumber('frameSize', ask.frameSize, 1, max);
+    if (this.deps.config.confirm.privateReceive) {
+      throw new OnepadError('SESSION_UNAVAILABLE', { reason: 'private-receive' }, 'private receive is on');
+    }
+    const screen = this.deps.confirmer;
+    if (!screen.confirmSession) throw new OnepadError('SESSION_UNAVAILABLE', { reason: 'no-screen' });
+    if (this.sessions.size > 0 || this.openingSession) {
+      throw new OnepadError('SESSION_UNAVAILABLE', { reason: 'running' }, 'one session at a time');
+    }
+    const pad = this.sendablePad(contact, ask.frameSize ?? 1);
+    const f = figuresOf(pad, this.typical());
+    this.openingSession = true;
+    let decision: Awaited<ReturnType<NonNullable<Confirmer['confirmSession']>>>;
+    try {
+      const combined = signal ? AbortSignal.any([signal, this.shutdown.signal]) : this.shutdown.signal;
+      decision = await screen.confirmSession(
+        {
+          kind: 'session',
+          contact,
+          budgetBytes: ask.budgetBytes,
+          timeLimitSec: ask.timeLimitSec,
+          frameSize: ask.frameSize,
+          padLeft: f.remaining,
+          keySlotsLeft: f.keySlotsLeft,
+          streamLeft: f.streamLeft,
+          insecure: pad.insecure,
+        },
+        combined,
+      );
+    } finally {
+      this.openingSession = false;
+    }
+    if (decision.decision !== 'approved') throw decisionError(decision.decision) ?? new OnepadError('DENIED');
+    this.assertOpen();
+    // What the screen hands back is checked like the laptop's ask: a faulty screen cannot widen the bounds.
+    checkSessionNumber('budgetBytes', decision.budgetBytes, MAC_KEY_LENGTH + 1, SESSION_MAX_BUDGET);
+    checkSessionNumber('timeLimitSec', decision.timeLimitSec, 1, SESSION_MAX_SECONDS);
+    const now = this.now();
+    const fresh = this.sendablePad(contact, ask.frameSize ?? 1);
+    const s: Session = {
+      id: randomBytes(16).toString('hex'),
+      contact,
+      padId: fresh.padId,
+      side: fresh.side,
+      budgetBytes: decision.budgetBytes,
+      frameSize: ask.frameSize,
+      openedAt: now,
+      expiresAt: now + decision.timeLimitSec * 1000,
+      insecure: fresh.insecure,
+      usedBytes: 0,
+      sentBytes: 0,
+      receivedBytes: 0,
+      framesSent: 0,
+      framesReceived: 0,
+      lastSeen: now,
+      chunk: null,
+      targetSlots: 1,
+      targetStream: 1,
+      endReason: null,
+    };
+    this.sessions.set(s.id, s);
+    this.events.record('SESSION_OPENED', s.padId, {
+      budget: s.budgetBytes,
+      seconds: decision.timeLimitSec,
+      frameSize: s.frameSize ?? 0,
+    });
+    this.sessionTimer ??= setInterval(() => this.checkSessions(), 1000);
+    this.sessionTimer.unref?.();
+    this.showSession(s);
+    return viewOf(s);
+  }
+
+  /**
+   * Package frames inside a running session: no approval is asked (the owner approved the session). Each frame
+   * becomes one wire v2 package (key slot and key stream from the session's current chunk; a new chunk is reserved
+   * durably, read and burned when it runs out). Frames that no longer fit the budget or the pad end the session:
+   * the packages made before are returned with the ended session. An empty list is a keepalive.
+   *
+   * @throws OnepadError SESSION_UNKNOWN, SESSION_ENDED, INVALID_ARGUMENT, MESSAGE_TOO_LONG, PAD_BURNED (the session
+   *   ends; nothing from the burned chunk was sent), STORAGE_FAILED, SHUTTING_DOWN
+   */
+  sessionPackage(id: string, frames: readonly Uint8Array[]): SessionPackageResult {
+    this.assertOpen();
+    const s = this.liveSession(id);
+    const limits = this.sessionLimits();
+    if (!Array.isArray(frames) || frames.length > limits.maxFramesPerRequest) {
+      throw new OnepadError('INVALID_ARGUMENT', { argument: 'frames', max: limits.maxFramesPerRequest });
+    }
+    const maxLen = s.frameSize ?? this.deps.config.engine.maxMessageLength;
+    for (const fr of frames) {
+      if (!(fr instanceof Uint8Array) || fr.length === 0) {
+        throw new OnepadError('INVALID_ARGUMENT', { argument: 'frames' }, 'every frame must be 1 byte or more');
+      }
+      if (fr.length > maxLen) throw new OnepadError('MESSAGE_TOO_LONG', { length: fr.length, max: maxLen });
+    }
+    s.lastSeen = this.now();
+    const padIdBytes = Buffer.from(s.padId, 'hex');
+    const out: Uint8Array[] = [];
+    for (let k = 0; k < frames.length; k++) {
+      const frame = frames[k] as Uint8Array;
+      const L = s.frameSize ?? frame.length;
+      let fb = s.chunk ? takeFrame(s.chunk, s.side, L) : null;
+      if (!fb) {
+        if (!this.nextChunk(s, frames, k)) break;
+        fb = takeFrame(s.chunk as NonNullable<Session['chunk']>, s.side, L);
+        if (!fb) throw new OnepadError('INTERNAL');
+      }
+      let plain = frame;
+      if (s.frameSize !== null && frame.length < s.frameSize) {
+        plain = new Uint8Array(s.frameSize);
+        plain.set(frame);
+      }
+      try {
+        out.push(encodePackage(s.side, padIdBytes, fb.index, fb.stream.start, plain, fb.key, fb.keyStream));
+      } finally {
+        fb.key.fill(0);
+        fb.keyStream.fill(0);
+        if (plain !== frame) plain.fill(0);
+      }
+      s.framesSent++;
+      s.sentBytes += frame.length;
+    }
+    this.showSession(s);
+    return { packages: out, session: viewOf(s) };
+  }
+
+  /**
+   * Authenticate and decrypt packages of the session's pad inside a running session: every check of
+   * {@link unpackage}, for all packages, before anything is recorded; then all of them recorded in one durable
+   * transaction and burned with one sync. All or nothing: one bad package refuses the whole batch and changes no
+   * state. Confirm-decrypt is not asked (the owner approved the session).
+   *
+   * @throws OnepadError SESSION_UNKNOWN, SESSION_ENDED, INVALID_ARGUMENT (a package of another pad), and every
+   *   code of {@link unpackage}
+   */
+  sessionUnpackage(id: string, packages: readonly Uint8Array[]): SessionUnpackageResult {
+    this.assertOpen();
+    const s = this.liveSession(id);
+    const limits = this.sessionLimits();
+    if (!Array.isArray(packages) || packages.length > limits.maxFramesPerRequest) {
+      throw new OnepadError('INVALID_ARGUMENT', { argument: 'packages', max: limits.maxFramesPerRequest });
+    }
+    s.lastSeen = this.now();
+    const admitted = packages.map((b) => this.admit(b));
+    for (const a of admitted) {
+      if (a.pad.padId !== s.padId) {
+        throw new OnepadError(
+          'INVALID_ARGUMENT',
+          { argument: 'packages' },
+          "a package of another pad than the session's",
+        );
+      }
+    }
+    const plaintexts: Uint8Array[] = [];
+    try {
+      const pad = admitted[0]?.pad;
+      const fd = pad ? this.fd(pad) : -1;
+      for (const a of admitted) {
+        const keyBytes = readSegment(fd, a.key.start, MAC_KEY_LENGTH);
+        const streamBytes = readSegment(fd, a.stream.start, a.parsed.length);
+        try {
+          this.refuseBurned(a.pad.padId, 'receive', a.parsed.index, keyBytes, streamBytes);
+          plaintexts.push(verifyAndDecrypt(a.parsed, keyBytes, streamBytes));
+        } catch (e) {
+          if (e instanceof OnepadError && e.code === 'MAC_INVALID') {
+            this.events.record('MAC_FAILURE', a.pad.padId, {
+              index: a.parsed.index,
+              start: a.stream.start,
+              length: a.parsed.length,
+            });
+          }
+          throw e;
+        } finally {
+          keyBytes.fill(0);
+          streamBytes.fill(0);
+        }
+      }
+      const burn = this.deps.config.engine.burn;
+      const peer = otherSide(s.side);
+      const checks: { gap: ByteRange | null; late: boolean }[] = [];
+      if (pad && admitted.length > 0) {
+        this.ledger.recordReceivedBatch(
+          s.padId,
+          admitted.map((a) => ({ slot: a.parsed.index, key: a.key, stream: a.stream })),
+          burn,
+          (i) => {
+            const a = admitted[i] as Admitted;
+            this.checkNotReceived(s.padId, a.parsed.index, a.stream);
+            const area = sideAreas(pad, peer).stream;
+            const frontier = this.ledger.receivedFrontier(s.padId, peer) ?? (peer === 'A' ? area.start : area.end);
+            checks.push(checkGap(peer, frontier, a.stream));
+          },
+        );
+        this.crash('recv-after-commit');
+        if (burn) {
+          // Burned in batches (at most every SESSION_BURN_MS, and when the session ends): the ranges were queued
+          // for burning in the transaction that recorded them, so a crash before the batch burns them at start,
+          // and the ledger refuses them again whatever the pad file still holds.
+          for (const a of admitted) this.sessionBurns.push({ fd, padId: s.padId, ranges: [a.key, a.stream] });
+          this.sessionBurnTimer ??= setTimeout(() => this.flushSessionBurns(), SESSION_BURN_MS);
+          this.sessionBurnTimer.unref?.();
+        }
+        // No GAP event per frame: inside a session the sender gives up the rest of each chunk, so gaps are expected;
+        // the pipe's own sequence numbers (client/pipe-frames.ts) detect a lost frame and end the stream.
+      }
+      const frames: SessionFrame[] = plaintexts.map((plaintext, i) => {
+        const c = checks[i] ?? { gap: null, late: false };
+        return { plaintext, gaps: c.gap ? [c.gap] : [], late: c.late };
+      });
+      s.framesReceived += frames.length;
+      for (const f of frames) s.receivedBytes += f.plaintext.length;
+      this.showSession(s);
+      return { frames, session: viewOf(s) };
+    } catch (e) {
+      for (const p of plaintexts) p.fill(0);
+      throw e;
+    }
+  }
+
+  /**
+   * The laptop ends a running session (its pipe closed). The rest of the current chunk is given up.
+   * @throws OnepadError SESSION_UNKNOWN, SESSION_ENDED
+   */
+  endSession(id: string): SessionView {
+    this.assertOpen();
+    const s = this.liveSession(id);
+    this.finishSession(s, 'closed');
+    return viewOf(s);
+  }
+
+  /** The running sessions' views (the screen and tests). */
+  runningSessions(): SessionView[] {
+    return [...this.sessions.values()].map(viewOf);
+  }
+
+  /** Stop a running session, as the screen's Stop does. False when it is not running. */
+  stopSession(id: string): boolean {
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    this.finishSession(s, 'stopped');
+    return true;
+  }
+
   /** Every pad in the ledger with what is left of it (no pad bytes). */
   pads(): PadInfo[] {
     this.assertOpen();
@@ -404,6 +715,8 @@ export class DeviceEngine {
    */
   close(): void {
     if (this.closed) return;
+    for (const sess of [...this.sessions.values()]) this.finishSession(sess, 'shutdown');
+    this.flushSessionBurns();
     this.closed = true;
     this.shutdown.abort();
     for (const fd of this.fds.values()) closeSync(fd);
@@ -512,6 +825,178 @@ export class DeviceEngine {
       });
     }
     return pad;
+  }
+
+  // --- pipe session internals ---
+
+  private sessionLimits(): SessionLimits {
+    return { ...DEFAULT_SESSION_LIMITS, ...this.deps.sessionLimits };
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * The running session `id`, after ending it if its time limit passed or the laptop was quiet too long.
+   * @throws OnepadError INVALID_ARGUMENT (not an id), SESSION_UNKNOWN, SESSION_ENDED
+   */
+  private liveSession(id: string): Session {
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) {
+      throw new OnepadError('INVALID_ARGUMENT', { argument: 'session' }, 'a session id is 32 hex digits');
+    }
+    const s = this.sessions.get(id);
+    if (!s) {
+      const reason = this.endedSessions.get(id);
+      if (reason) throw new OnepadError('SESSION_ENDED', { reason });
+      throw new OnepadError('SESSION_UNKNOWN');
+    }
+    const ended = this.expiry(s);
+    if (ended) {
+      this.finishSession(s, ended);
+      throw new OnepadError('SESSION_ENDED', { reason: ended });
+    }
+    return s;
+  }
+
+  private expiry(s: Session): SessionEndReason | null {
+    const now = this.now();
+    if (now >= s.expiresAt) return 'time';
+    if (now - s.lastSeen > this.sessionLimits().idleMs) return 'idle';
+    return null;
+  }
+
+  /** End sessions past their time or idle limit (a timer, so the screen shows it without a request). */
+  private checkSessions(): void {
+    for (const s of [...this.sessions.values()]) {
+      const ended = this.expiry(s);
+      if (ended) this.finishSession(s, ended);
+      else this.showSession(s);
+    }
+  }
+
+  /**
+   * Reserve, read and burn the session's next chunk for frames[k..] (the old one is dropped). False when the
+   * session ended instead (budget or pad).
+   * @throws OnepadError PAD_BURNED (the session ends with `error`), STORAGE_FAILED
+   */
+  private nextChunk(s: Session, frames: readonly Uint8Array[], k: number): boolean {
+    const old = s.chunk;
+    const max = this.sessionLimits();
+    if (old) {
+      // Grow what ran out, so a long stream reserves fewer, larger chunks.
+      if (old.usedSlots >= old.r.slots) s.targetSlots = Math.min(max.maxChunkSlots, 2 * old.r.slots);
+      else s.targetStream = Math.min(max.maxChunkStream, 2 * old.stream.length);
+    }
+    dropChunk(old);
+    s.chunk = null;
+    let restStream = 0;
+    for (let j = k; j < frames.length; j++) restStream += s.frameSize ?? (frames[j] as Uint8Array).length;
+    const need = s.frameSize ?? (frames[k] as Uint8Array).length;
+    const pad = this.ledger.pad(s.padId);
+    if (pad?.state !== 'active') {
+      this.finishSession(s, 'pad');
+      return false;
+    }
+    const room = sendRoom(pad);
+    const plan = planChunk({
+      need,
+      targetSlots: Math.min(max.maxChunkSlots, Math.max(s.targetSlots, frames.length - k)),
+      targetStream: Math.min(max.maxChunkStream, Math.max(s.targetStream, restStream)),
+      budgetLeft: s.budgetBytes - s.usedBytes,
+      slotsLeft: room.keySlotsLeft,
+      streamLeft: room.streamLeft,
+    });
+    if ('fail' in plan) {
+      this.finishSession(s, plan.fail);
+      return false;
+    }
+    const burn = this.deps.config.engine.burn;
+    const r = this.ledger.reserveChunk(s.padId, plan.slots, plan.stream, burn);
+    s.usedBytes += MAC_KEY_LENGTH * plan.slots + plan.stream;
+    this.sessionCrash('session-after-reserve');
+    const fd = this.fd(pad);
+    const keys = readSegment(fd, r.keys.start, MAC_KEY_LENGTH * plan.slots);
+    const stream = readSegment(fd, r.stream.start, plan.stream);
+    this.sessionCrash('session-after-read');
+    try {
+      this.refuseBurned(s.padId, 'send', r.firstIndex, keys, stream);
+    } catch (e) {
+      keys.fill(0);
+      stream.fill(0);
+      this.finishSession(s, 'error');
+      throw e;
+    }
+    if (burn) this.burn(fd, s.padId, [r.keys, r.stream]);
+    this.sessionCrash('session-after-burn');
+    s.chunk = { r, keys, stream, usedSlots: 0, usedStream: 0 };
+    this.noteRemaining(pad, figuresOf(r.after, this.typical()).remaining);
+    return true;
+  }
+
+  /** Burn the received ranges of sessions not yet burned: overwrite them, one fdatasync per pad file. */
+  private flushSessionBurns(): void {
+    if (this.sessionBurnTimer) clearTimeout(this.sessionBurnTimer);
+    this.sessionBurnTimer = null;
+    const todo = this.sessionBurns;
+    this.sessionBurns = [];
+    if (todo.length === 0 || this.closed) return;
+    const fds = new Set<number>();
+    for (const t of todo) {
+      for (const r of t.ranges) overwriteRange(t.fd, r.start, r.end);
+      fds.add(t.fd);
+    }
+    for (const fd of fds) syncData(fd);
+    for (const t of todo) for (const r of t.ranges) this.ledger.markBurned({ padId: t.padId, ...r });
+  }
+
+  /** End a session: zero its chunk, forget it (keeping the reason), record it, tell the screen. */
+  private finishSession(s: Session, reason: SessionEndReason): void {
+    if (s.endReason !== null) return;
+    this.flushSessionBurns();
+    s.endReason = reason;
+    dropChunk(s.chunk);
+    s.chunk = null;
+    this.sessions.delete(s.id);
+    this.endedSessions.set(s.id, reason);
+    const keep = this.sessionLimits().rememberEnded;
+    for (const old of this.endedSessions.keys()) {
+      if (this.endedSessions.size <= keep) break;
+      this.endedSessions.delete(old);
+    }
+    if (this.sessions.size === 0 && this.sessionTimer) {
+      clearInterval(this.sessionTimer);
+      this.sessionTimer = null;
+    }
+    if (!this.closed || reason === 'shutdown') {
+      try {
+        this.events.record('SESSION_ENDED', s.padId, {
+          reason,
+          used: s.usedBytes,
+          framesSent: s.framesSent,
+          framesReceived: s.framesReceived,
+        });
+      } catch {
+        // the event log is closed (shutdown): the session is ended all the same
+      }
+    }
+    this.showSession(s);
+  }
+
+  private showSession(s: Session): void {
+    const screen = this.deps.confirmer;
+    if (!screen.showSession) return;
+    try {
+      screen.showSession(viewOf(s), () => {
+        this.stopSession(s.id);
+      });
+    } catch {
+      // the screen's fault must not break the session's bookkeeping
+    }
+  }
+
+  private sessionCrash(point: SessionCrashPoint): void {
+    this.deps.sessionCrashHook?.(point);
   }
 
   private typical(): number {

@@ -38,6 +38,9 @@ export const ERRORS = {
   CONFIRM_TIMEOUT: { status: 408, message: 'the device gave up waiting for the user' },
   BUSY: { status: 503, message: 'the device is busy; too many requests are waiting' },
   CONTACT_LOOKALIKE: { status: 409, message: 'this contact name looks like the name of another contact' },
+  SESSION_UNKNOWN: { status: 404, message: 'no pipe session with this id' },
+  SESSION_ENDED: { status: 409, message: 'the pipe session has ended' },
+  SESSION_UNAVAILABLE: { status: 409, message: 'a pipe session cannot be opened now' },
 
   // --- unpackaging (receive side) ----------------------------------------------------------------
   MALFORMED: { status: 400, message: 'package is malformed' },
@@ -104,6 +107,10 @@ export const ERRORS = {
   RELAY_BAD_RESPONSE: { status: 502, message: 'the relay answered outside its protocol' },
   UNKNOWN_GROUP: { status: 404, message: 'no group with this name' },
   CHAT_STATE_INVALID: { status: 500, message: 'the chat state file cannot be read or is not valid' },
+  PIPE_BROKEN: {
+    status: 502,
+    message: 'the connection to the other end of the pipe broke before the end of its stream',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -40,6 +40,8 @@ export const EVENT_KINDS = [
   'POOL_RECOVERED',
   'PAIRING_FAILED',
   'PAD_BURNED',
+  'SESSION_OPENED',
+  'SESSION_ENDED',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -1,5 +1,12 @@
 import type { ConfirmConfig } from '../device/config/confirm-section.js';
-import type { ConfirmDecision, Confirmer, ConfirmRequest } from '../device/confirm.js';
+import type {
+  ConfirmDecision,
+  Confirmer,
+  ConfirmRequest,
+  SessionDecision,
+  SessionRequest,
+  SessionView,
+} from '../device/confirm.js';
 import type { Clock, TimerId } from './clock.js';
 import type { ScreenContent } from './screen-types.js';
 import { forgetMessageLayout } from './screens/common.js';
@@ -12,6 +19,8 @@ export interface ConfirmUi {
   /** Replace the content of the screen with this instance (to update the waiting count). */
   update(instance: number, content: ScreenContent): void;
   onAction(listener: (a: UiAction) => void): () => void;
+  /** The instance number of the screen on display now (DeviceUi has it): a live screen redraws only itself. */
+  readonly instance?: number;
 }
 
 /** Options of {@link ConfirmService}. */
@@ -47,11 +56,28 @@ export interface ReceivedView {
 /** How a received message's screen ended: Done pressed, the timeout, or no room in the queue. */
 export type ViewOutcome = 'done' | 'timeout' | 'busy';
 
+/** The budget presets Budget steps through (with the laptop's ask among them), largest first. */
+export const BUDGET_PRESETS = [4 * 2 ** 30, 256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 64 * 2 ** 10] as const;
+/** The time-limit presets Time steps through, in seconds. */
+export const TIME_PRESETS = [24 * 3600, 8 * 3600, 3600, 600, 60] as const;
+
+/** The next value after `now` in the presets (the ask among them), descending and wrapping to the largest. */
+export function nextPreset(presets: readonly number[], asked: number, now: number): number {
+  const all = [...new Set([...presets, asked])].sort((a, b) => b - a);
+  const i = all.indexOf(now);
+  return all[(i + 1) % all.length] as number;
+}
+
+/** How often the running pipe's screen is redrawn at most (its figures change with every request). */
+const LIVE_REDRAW_MS = 250;
+
 interface Entry {
-  readonly req: ConfirmRequest | ReceivedView;
+  readonly req: ConfirmRequest | ReceivedView | SessionRequest;
+  /** A session request: what the owner chose so far. */
+  choice: { budgetBytes: number; timeLimitSec: number } | null;
   /** Our copy of the plaintext (encrypt requests and received messages), zeroed once decided. */
   readonly message: Uint8Array | null;
-  readonly resolve: (d: ConfirmDecision | ViewOutcome) => void;
+  readonly resolve: (d: ConfirmDecision | ViewOutcome | SessionDecision) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
   instance: number;
@@ -80,6 +106,14 @@ export class ConfirmService implements Confirmer {
   /** Requests waiting in front of this service (the link server's queue), not yet handed to it. */
   private outside = 0;
   private result: { instance: number; timer: TimerId } | null = null;
+  /** The running pipe session the screen shows when nothing else is asked, and how to stop it. */
+  private live: {
+    view: SessionView;
+    stop: () => void;
+    instance: number;
+    drawnAt: number;
+    timer: TimerId | null;
+  } | null = null;
 
   constructor(o: ConfirmServiceOptions) {
     this.o = o;
@@ -118,13 +152,48 @@ export class ConfirmService implements Confirmer {
     return this.enqueue(view, signal) as Promise<ViewOutcome>;
   }
 
-  private enqueue(req: ConfirmRequest | ReceivedView, signal?: AbortSignal): Promise<ConfirmDecision | ViewOutcome> {
+  /**
+   * Ask the owner to approve a pipe session: the request's screen, where Budget and Time step through presets, in
+   * the same queue as every request. Approve answers the budget and time limit on screen when Approve acted.
+   */
+  confirmSession(req: SessionRequest, signal?: AbortSignal): Promise<SessionDecision> {
+    return this.enqueue(req, signal).then((d) =>
+      typeof d === 'string' ? { decision: d as 'denied' } : d,
+    ) as Promise<SessionDecision>;
+  }
+
+  /**
+   * The engine's news of the running session: shown live (with Stop) whenever no request is on screen; when it
+   * has ended, a short result says why, then home.
+   */
+  showSession(view: SessionView, stop: () => void): void {
+    if (view.state === 'ended') {
+      const was = this.live;
+      if (was?.timer) this.o.clock.clearTimeout(was.timer);
+      this.live = null;
+      if (was && !this.current && was.instance !== 0 && this.o.ui.instance === was.instance) this.showSessionEnd(view);
+      return;
+    }
+    if (!this.live) {
+      this.live = { view, stop, instance: 0, drawnAt: 0, timer: null };
+    } else {
+      this.live.view = view;
+      this.live.stop = stop;
+    }
+    if (!this.current) this.drawLive();
+  }
+
+  private enqueue(
+    req: ConfirmRequest | ReceivedView | SessionRequest,
+    signal?: AbortSignal,
+  ): Promise<ConfirmDecision | ViewOutcome | SessionDecision> {
     if (signal?.aborted) return Promise.resolve('timeout');
     if (this.current && this.queue.length >= this.o.config.queueLength) return Promise.resolve('busy');
-    return new Promise<ConfirmDecision | ViewOutcome>((resolve) => {
+    return new Promise<ConfirmDecision | ViewOutcome | SessionDecision>((resolve) => {
       const entry: Entry = {
         req,
-        message: req.kind === 'decrypt' ? null : new Uint8Array(req.plaintext),
+        choice: req.kind === 'session' ? { budgetBytes: req.budgetBytes, timeLimitSec: req.timeLimitSec } : null,
+        message: req.kind === 'decrypt' || req.kind === 'session' ? null : new Uint8Array(req.plaintext),
         resolve,
         signal,
         onAbort: () => this.abort(entry),
@@ -158,6 +227,24 @@ export class ConfirmService implements Confirmer {
         queued,
       };
     }
+    if (e.req.kind === 'session') {
+      const r = e.req;
+      const choice = e.choice ?? { budgetBytes: r.budgetBytes, timeLimitSec: r.timeLimitSec };
+      return {
+        id: 'session-request',
+        contact: r.contact,
+        budgetBytes: choice.budgetBytes,
+        timeLimitSec: choice.timeLimitSec,
+        askedBudget: r.budgetBytes,
+        askedTime: r.timeLimitSec,
+        frameSize: r.frameSize,
+        padLeft: r.padLeft,
+        keySlotsLeft: r.keySlotsLeft,
+        streamLeft: r.streamLeft,
+        deadline: e.deadline,
+        queued,
+      };
+    }
     if (e.req.kind === 'received') {
       return {
         id: 'received-message',
@@ -184,11 +271,27 @@ export class ConfirmService implements Confirmer {
   private action(a: UiAction): void {
     if (this.result && a.instance === this.result.instance && a.screen === 'result' && a.button === 'dismiss') {
       this.dropResult();
-      this.o.onIdle();
+      this.idle();
+      return;
+    }
+    const live = this.live;
+    if (live && a.instance === live.instance && a.screen === 'session-live' && a.button === 'stop') {
+      live.stop();
       return;
     }
     const e = this.current;
     if (!e || a.instance !== e.instance) return;
+    if (e.req.kind === 'session') {
+      if (a.screen !== 'session-request' || !e.choice) return;
+      const r = e.req;
+      if (a.button === 'budget') e.choice.budgetBytes = nextPreset(BUDGET_PRESETS, r.budgetBytes, e.choice.budgetBytes);
+      else if (a.button === 'time') {
+        e.choice.timeLimitSec = nextPreset(TIME_PRESETS, r.timeLimitSec, e.choice.timeLimitSec);
+      } else if (a.button === 'approve') this.finish(e, 'approved');
+      else if (a.button === 'deny') this.finish(e, 'denied');
+      if (a.button === 'budget' || a.button === 'time') this.o.ui.update(e.instance, this.content(e));
+      return;
+    }
     if (e.req.kind === 'received') {
       if (a.screen === 'received-message' && a.button === 'done') this.finish(e, 'done');
       return;
@@ -218,6 +321,15 @@ export class ConfirmService implements Confirmer {
       e.message.fill(0);
       forgetMessageLayout(e.message);
     }
+    if (e.req.kind === 'session') {
+      const c = e.choice ?? { budgetBytes: e.req.budgetBytes, timeLimitSec: e.req.timeLimitSec };
+      e.resolve(
+        d === 'approved'
+          ? { decision: 'approved', budgetBytes: c.budgetBytes, timeLimitSec: c.timeLimitSec }
+          : { decision: d === 'denied' || d === 'busy' ? d : 'timeout' },
+      );
+      return;
+    }
     e.resolve(d);
   }
 
@@ -228,13 +340,110 @@ export class ConfirmService implements Confirmer {
     this.current = null;
     const next = this.queue.shift();
     if (next) this.present(next);
-    else if (!this.showResult(e, d)) this.o.onIdle();
+    else if (e.req.kind === 'session' && d === 'approved') this.idle();
+    else if (!this.showResult(e, d)) this.idle();
+  }
+
+  /** Nothing is asked: the running pipe if there is one, else home. */
+  private idle(): void {
+    if (this.live) this.drawLive(true);
+    else this.o.onIdle();
+  }
+
+  /** Draw (or redraw in place) the running pipe's screen, at most every LIVE_REDRAW_MS, and every second. */
+  private drawLive(force = false): void {
+    const live = this.live;
+    if (!live || this.current || (this.result && !force)) return;
+    if (force) this.dropResult();
+    const now = this.o.clock.now();
+    const v = live.view;
+    const content: ScreenContent = {
+      id: 'session-live',
+      contact: v.contact,
+      budgetBytes: v.budgetBytes,
+      usedBytes: v.usedBytes,
+      sentBytes: v.sentBytes,
+      receivedBytes: v.receivedBytes,
+      framesSent: v.framesSent,
+      framesReceived: v.framesReceived,
+      frameSize: v.frameSize,
+      expiresAt: v.expiresAt,
+    };
+    const onScreen = live.instance !== 0 && this.o.ui.instance === live.instance;
+    if (onScreen && now - live.drawnAt < LIVE_REDRAW_MS) {
+      // Redrawn by the pending timer.
+      live.timer ??= this.o.clock.setTimeout(() => {
+        if (this.live) this.live.timer = null;
+        this.drawLive();
+      }, LIVE_REDRAW_MS);
+      return;
+    }
+    if (onScreen) this.o.ui.update(live.instance, content);
+    else live.instance = this.o.ui.show(content, { insecure: v.insecure });
+    live.drawnAt = now;
+    if (live.timer) this.o.clock.clearTimeout(live.timer);
+    live.timer = this.o.clock.setTimeout(() => {
+      if (this.live) this.live.timer = null;
+      this.drawLive();
+    }, 1000);
+  }
+
+  /** The pipe ended while its screen was up: say why for a moment, then home. */
+  private showSessionEnd(v: SessionView): void {
+    const why: Record<string, string> = {
+      budget: 'its pad budget is spent',
+      time: 'its time limit passed',
+      stopped: 'you pressed Stop',
+      idle: 'the laptop went quiet',
+      closed: 'the laptop closed it',
+      pad: 'the pad is used up',
+      shutdown: 'the device is stopping',
+      error: 'of an error',
+    };
+    const instance = this.o.ui.show(
+      {
+        id: 'result',
+        outcome: 'approved',
+        title: `The pipe to ${v.contact} ended: ${why[v.endReason ?? 'error'] ?? 'it ended'}.`,
+        detail: [`Pad used: ${v.usedBytes} of ${v.budgetBytes} bytes.`],
+      },
+      { insecure: v.insecure },
+    );
+    const ms = this.o.resultMs ?? 2500;
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.result?.instance !== instance) return;
+      this.result = null;
+      this.idle();
+    }, ms);
+    this.result = { instance, timer };
   }
 
   /** Show what became of a decided request for a moment, then go idle. False when there is nothing to show. */
   private showResult(e: Entry, d: ConfirmDecision | ViewOutcome): boolean {
     const ms = this.o.resultMs ?? 2500;
     if (ms <= 0 || e.req.kind === 'received' || (d !== 'approved' && d !== 'denied' && d !== 'timeout')) return false;
+    if (e.req.kind === 'session') {
+      const title =
+        d === 'denied'
+          ? `You denied the pipe to ${e.req.contact}: nothing is encrypted.`
+          : `Nobody answered in time: the pipe to ${e.req.contact} was not opened.`;
+      const instance = this.o.ui.show(
+        {
+          id: 'result',
+          outcome: d === 'denied' ? 'denied' : 'timeout',
+          title,
+          detail: ['No pad was used. The laptop was told.'],
+        },
+        { insecure: e.req.insecure },
+      );
+      const timer = this.o.clock.setTimeout(() => {
+        if (this.result?.instance !== instance) return;
+        this.result = null;
+        this.idle();
+      }, ms);
+      this.result = { instance, timer };
+      return true;
+    }
     const r = e.req;
     const what = r.kind === 'encrypt' ? `the message for ${r.contact}` : `the message from ${r.contact}`;
     const verb = r.kind === 'encrypt' ? 'encrypted' : 'decrypted';
@@ -250,7 +459,7 @@ export class ConfirmService implements Confirmer {
     const timer = this.o.clock.setTimeout(() => {
       if (this.result?.instance !== instance) return;
       this.result = null;
-      this.o.onIdle();
+      this.idle();
     }, ms);
     this.result = { instance, timer };
     return true;
@@ -265,6 +474,8 @@ export class ConfirmService implements Confirmer {
   close(): void {
     this.detach();
     this.dropResult();
+    if (this.live?.timer) this.o.clock.clearTimeout(this.live.timer);
+    this.live = null;
     for (const e of this.queue.splice(0)) this.settle(e, 'timeout');
     if (this.current) this.settle(this.current, 'timeout');
     this.current = null;

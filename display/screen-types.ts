@@ -12,7 +12,9 @@ export type ScreenId =
   | 'pairing-progress'
   | 'pairing-compare'
   | 'keyboard'
-  | 'result';
+  | 'result'
+  | 'session-request'
+  | 'session-live';
 
 /** A rectangle in screen pixels. */
 export interface Box {
@@ -199,6 +201,34 @@ export type ScreenContent =
       readonly title: string;
       /** Short non-secret facts (contact, pad left). */
       readonly detail: readonly string[];
+    }
+  | {
+      /** A pipe session asks to start (device/confirm.ts SessionRequest), with the owner's choices so far. */
+      readonly id: 'session-request';
+      readonly contact: string;
+      readonly budgetBytes: number;
+      readonly timeLimitSec: number;
+      readonly askedBudget: number;
+      readonly askedTime: number;
+      readonly frameSize: number | null;
+      readonly padLeft: number;
+      readonly keySlotsLeft: number;
+      readonly streamLeft: number;
+      readonly deadline: number;
+      readonly queued: number;
+    }
+  | {
+      /** A running pipe session (device/confirm.ts SessionView). */
+      readonly id: 'session-live';
+      readonly contact: string;
+      readonly budgetBytes: number;
+      readonly usedBytes: number;
+      readonly sentBytes: number;
+      readonly receivedBytes: number;
+      readonly framesSent: number;
+      readonly framesReceived: number;
+      readonly frameSize: number | null;
+      readonly expiresAt: number;
     };
 
 /** Everything a screen is drawn from: content, chrome, interaction, the time, and the instance it belongs to. */

@@ -4,6 +4,13 @@
  */
 import type { ErrorCode, ErrorDetails } from '../device/errors.js';
 import { PACKAGE_OVERHEAD } from '../device/wire.js';
+import {
+  openSessionResponseSchema,
+  sessionPackageProperties,
+  sessionPackageResponseSchema,
+  sessionUnpackageProperties,
+  sessionUnpackageResponseSchema,
+} from './pipe-protocol.js';
 
 /** `POST /package`: exactly one of `text` (UTF-8) or `bytes` (base64). */
 export type PackageRequest = { readonly contact: string } & (
@@ -187,11 +194,18 @@ export function packageRouteSchema(limits: ProtocolLimits) {
         contact: CONTACT,
         text: { type: 'string', minLength: 1, maxLength: limits.maxTextLength },
         bytes: { type: 'string', minLength: 4, maxLength: limits.maxBytesBase64, pattern: BASE64 },
+        ...sessionPackageProperties(limits.maxBytesBase64),
       },
-      oneOf: [{ required: ['text'] }, { required: ['bytes'] }],
+      // A message (text or bytes), a session to open, or frames of a running session (rpc/pipe-protocol.ts).
+      oneOf: [{ required: ['text'] }, { required: ['bytes'] }, { required: ['session'] }, { required: ['sessionId'] }],
+      dependencies: { frames: ['sessionId'], end: ['sessionId'], sessionId: ['frames'] },
       additionalProperties: false,
     },
-    response: { 200: packageResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema },
+    response: {
+      200: { anyOf: [packageResponseSchema, openSessionResponseSchema, sessionPackageResponseSchema] },
+      '4xx': errorResponseSchema,
+      '5xx': errorResponseSchema,
+    },
   } as const;
 }
 
@@ -200,10 +214,19 @@ export function unpackageRouteSchema(limits: ProtocolLimits) {
   return {
     body: {
       type: 'object',
-      required: ['package'],
-      properties: { package: { type: 'string', minLength: 1, maxLength: limits.maxPackageBase64, pattern: BASE64 } },
+      properties: {
+        package: { type: 'string', minLength: 1, maxLength: limits.maxPackageBase64, pattern: BASE64 },
+        ...sessionUnpackageProperties(limits.maxPackageBase64),
+      },
+      // One package, or packages of a running session (rpc/pipe-protocol.ts).
+      oneOf: [{ required: ['package'] }, { required: ['sessionId', 'packages'] }],
+      dependencies: { packages: ['sessionId'] },
       additionalProperties: false,
     },
-    response: { 200: unpackageResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema },
+    response: {
+      200: { anyOf: [unpackageResponseSchema, sessionUnpackageResponseSchema] },
+      '4xx': errorResponseSchema,
+      '5xx': errorResponseSchema,
+    },
   } as const;
 }

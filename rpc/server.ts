@@ -6,7 +6,14 @@
 import { BlockList, isIP } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../device/config/config.js';
-import type { PackageResult, UnpackageResult } from '../device/engine-types.js';
+import type { SessionView } from '../device/confirm.js';
+import type {
+  PackageResult,
+  SessionAsk,
+  SessionPackageResult,
+  SessionUnpackageResult,
+  UnpackageResult,
+} from '../device/engine-types.js';
 import { OnepadError } from '../device/errors.js';
 import { decodeBase64, decodeTextOrNull, encodeBase64, encodeText } from './codec.js';
 import { installErrorHandlers, sendError, sendNotFound } from './errors.js';
@@ -14,6 +21,14 @@ import { answerExpectations, clientErrorHandler } from './http-guards.js';
 import { installStrictJson } from './json-body.js';
 import { checkLinkAddress, isWildcard } from './link-address.js';
 import { bestEffortLog, type LogStream } from './log-stream.js';
+import type {
+  OpenSessionRequest,
+  OpenSessionResponse,
+  SessionPackageRequest,
+  SessionPackageResponse,
+  SessionUnpackageRequest,
+  SessionUnpackageResponse,
+} from './pipe-protocol.js';
 import {
   type PackageRequest,
   type PackageResponse,
@@ -34,6 +49,12 @@ export type { LogStream } from './log-stream.js';
 export interface RpcEngine {
   package(contact: string, plaintext: Uint8Array, signal?: AbortSignal): Promise<PackageResult>;
   unpackage(bytes: Uint8Array, signal?: AbortSignal): Promise<UnpackageResult>;
+  /** Pipe sessions (device/engine.ts); without them session requests get SESSION_UNAVAILABLE. */
+  openSession?(contact: string, ask: SessionAsk, signal?: AbortSignal): Promise<SessionView>;
+  sessionPackage?(id: string, frames: readonly Uint8Array[]): SessionPackageResult;
+  sessionUnpackage?(id: string, packages: readonly Uint8Array[]): SessionUnpackageResult;
+  endSession?(id: string): SessionView;
+  runningSessions?(): SessionView[];
 }
 
 /** What {@link build} is given. */
@@ -180,11 +201,46 @@ export function build(deps: RpcDeps): RpcServer {
 
   installErrorHandlers(app);
 
+  /** Open a session (through the queue: it waits for the owner), or package frames in one (no wait, no queue). */
+  async function sessionPackage(
+    body: PackageRequest | OpenSessionRequest | SessionPackageRequest,
+    reply: FastifyReply,
+  ): Promise<OpenSessionResponse | SessionPackageResponse> {
+    if (!engine.openSession || !engine.sessionPackage || !engine.endSession) {
+      throw new OnepadError('SESSION_UNAVAILABLE', { reason: 'no-screen' });
+    }
+    if ('session' in body) {
+      const ask = (body as OpenSessionRequest).session;
+      const open = engine.openSession.bind(engine);
+      const gone = clientGone(reply);
+      try {
+        const session = await queue.run((signal) => open(body.contact, ask, signal), gone.signal);
+        return { session };
+      } finally {
+        gone.done();
+      }
+    }
+    const b = body as SessionPackageRequest;
+    const running = engine.runningSessions?.().find((x) => x.id === b.sessionId);
+    if (running && running.contact !== b.contact) {
+      throw new OnepadError('INVALID_ARGUMENT', { argument: 'contact' }, 'the session is for another contact');
+    }
+    const frames = b.frames.map((f) => decodeBase64(f, 'frames'));
+    try {
+      const r = engine.sessionPackage(b.sessionId, frames);
+      const session = b.end && r.session.state === 'running' ? engine.endSession(b.sessionId) : r.session;
+      return { packages: r.packages.map(encodeBase64), session };
+    } finally {
+      for (const f of frames) f.fill(0);
+    }
+  }
+
   app.post<{ Body: PackageRequest }>(
     '/package',
     { schema: packageRouteSchema(limits) },
-    async (request, reply): Promise<PackageResponse> => {
+    async (request, reply): Promise<PackageResponse | OpenSessionResponse | SessionPackageResponse> => {
       const body = request.body;
+      if ('session' in body || 'sessionId' in body) return sessionPackage(body, reply);
       const plaintext =
         typeof body.text === 'string' ? encodeText(body.text, 'text') : decodeBase64(body.bytes ?? '', 'bytes');
       if (plaintext.length > limits.maxMessageLength) {
@@ -213,7 +269,21 @@ export function build(deps: RpcDeps): RpcServer {
   app.post<{ Body: UnpackageRequest }>(
     '/unpackage',
     { schema: unpackageRouteSchema(limits) },
-    async (request, reply): Promise<UnpackageResponse> => {
+    async (request, reply): Promise<UnpackageResponse | SessionUnpackageResponse> => {
+      if ('sessionId' in request.body) {
+        const b = request.body as unknown as SessionUnpackageRequest;
+        if (!engine.sessionUnpackage) throw new OnepadError('SESSION_UNAVAILABLE', { reason: 'no-screen' });
+        const r = engine.sessionUnpackage(
+          b.sessionId,
+          b.packages.map((p) => decodeBase64(p, 'packages')),
+        );
+        const frames = r.frames.map((f) => {
+          const out = { bytes: encodeBase64(f.plaintext), gaps: f.gaps.map((g) => ({ ...g })), late: f.late };
+          f.plaintext.fill(0);
+          return out;
+        });
+        return { frames, session: r.session };
+      }
       const bytes = decodeBase64(request.body.package, 'package');
       const gone = clientGone(reply);
       try {

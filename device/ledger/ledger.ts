@@ -45,6 +45,16 @@ export interface Reservation {
   readonly after: PadRow;
 }
 
+/** What a chunk reservation hands out: consecutive key slots (one contiguous range) and one stream range. */
+export interface ChunkReservation {
+  readonly firstIndex: number;
+  readonly slots: number;
+  /** Key slots firstIndex .. firstIndex + slots - 1, as one range of 32 * slots bytes. */
+  readonly keys: ByteRange;
+  readonly stream: ByteRange;
+  readonly after: PadRow;
+}
+
 function toRow(r: RawPad): PadRow {
   return {
     padId: r.pad_id.toString('hex'),
@@ -238,6 +248,86 @@ export class Ledger {
       };
     });
     return out as Reservation;
+  }
+
+  /**
+   * Reserve a chunk for a pipe session: `slots` consecutive key slots from `send_index` and the next `streamBytes`
+   * of the stream area (A forward, B backward), in one immediate, durable transaction, exactly as
+   * {@link reserveSend} reserves one message (which is a chunk of one slot). When burning, the chunk's key range
+   * and stream range are queued for burning in the same transaction, so a crash at any later point gives up the
+   * whole chunk and never hands out a byte of it again.
+   *
+   * @throws OnepadError PAD_EXHAUSTED when the pad is not active or the chunk does not fit, UNSUPPORTED_VERSION
+   */
+  reserveChunk(padId: string, slots: number, streamBytes: number, burn: boolean): ChunkReservation {
+    if (!Number.isSafeInteger(slots) || slots < 1 || !Number.isSafeInteger(streamBytes) || streamBytes < 1) {
+      throw new OnepadError('INVALID_ARGUMENT', { argument: 'chunk' }, 'a chunk needs a key slot and a stream byte');
+    }
+    let out: ChunkReservation | undefined;
+    this.write(() => {
+      const pad = this.pad(padId);
+      const needed = streamBytes + MAC_KEY_LENGTH * slots;
+      if (pad?.state !== 'active')
+        throw new OnepadError('PAD_EXHAUSTED', { remaining: 0, needed, maxMessageLength: 0 });
+      if (pad.wireVersion !== WIRE_VERSION) throw new OnepadError('UNSUPPORTED_VERSION', { version: pad.wireVersion });
+      const room = sendRoom(pad);
+      if (room.keySlotsLeft < slots || room.streamLeft < streamBytes) {
+        throw new OnepadError('PAD_EXHAUSTED', {
+          remaining: room.keySlotsLeft > 0 ? room.streamLeft + MAC_KEY_LENGTH * room.keySlotsLeft : 0,
+          needed,
+          maxMessageLength: room.keySlotsLeft > 0 ? room.streamLeft : 0,
+        });
+      }
+      const areas = sideAreas(pad, pad.side);
+      const first = pad.sendIndex;
+      const keys = { start: keySlot(areas, first).start, end: keySlot(areas, first + slots - 1).end };
+      const stream =
+        pad.side === 'A'
+          ? { start: pad.cursor, end: pad.cursor + streamBytes }
+          : { start: pad.cursor - streamBytes, end: pad.cursor };
+      const cursor = pad.side === 'A' ? stream.end : stream.start;
+      const exhausted = room.keySlotsLeft - slots < 1 || room.streamLeft - streamBytes < 1;
+      const info = this.stmt(
+        'UPDATE pads SET cursor = ?, send_index = ?, state = ? WHERE pad_id = ? AND cursor = ? AND send_index = ? AND state = ?',
+      ).run(cursor, first + slots, exhausted ? 'exhausted' : 'active', id(padId), pad.cursor, first, 'active');
+      if (info.changes !== 1) throw new OnepadError('PAD_EXHAUSTED', { remaining: 0, needed, maxMessageLength: 0 });
+      if (burn) {
+        this.queueBurn(padId, keys);
+        this.queueBurn(padId, stream);
+      }
+      out = {
+        firstIndex: first,
+        slots,
+        keys,
+        stream,
+        after: { ...pad, cursor, sendIndex: first + slots, state: exhausted ? 'exhausted' : 'active' },
+      };
+    });
+    return out as ChunkReservation;
+  }
+
+  /**
+   * Record several verified received messages of one pad in one durable transaction (a pipe session's batch):
+   * `check(i)` runs inside the transaction before item i is inserted, so a duplicate within the batch, or one that
+   * slipped in since the checks outside, fails the whole batch and nothing is recorded.
+   */
+  recordReceivedBatch(
+    padId: string,
+    items: readonly { readonly slot: number; readonly key: ByteRange; readonly stream: ByteRange }[],
+    burn: boolean,
+    check: (i: number) => void,
+  ): void {
+    this.write(() => {
+      const ins = this.stmt('INSERT INTO received (pad_id, start, end, slot) VALUES (?, ?, ?, ?)');
+      items.forEach((it, i) => {
+        check(i);
+        ins.run(id(padId), it.stream.start, it.stream.end, it.slot);
+        if (burn) {
+          this.queueBurn(padId, it.key);
+          this.queueBurn(padId, it.stream);
+        }
+      });
+    });
   }
 
   /** Mark a pad retired: it neither sends nor receives any more (its file is burned by the caller). */

@@ -9,6 +9,7 @@ import { drawKeyboard } from './keyboard.js';
 import { drawPairingCompare, drawPairingProgress, drawPairingStart } from './pairing.js';
 import { drawReceived } from './received.js';
 import { drawResult } from './result.js';
+import { drawSessionLive, drawSessionRequest } from './session.js';
 import { drawSetup } from './setup.js';
 
 /**
@@ -55,6 +56,12 @@ export function render(state: ScreenState, layout: Layout): Rendered {
       break;
     case 'result':
       drawResult(p, state);
+      break;
+    case 'session-request':
+      drawSessionRequest(p, state);
+      break;
+    case 'session-live':
+      drawSessionLive(p, state);
       break;
   }
   drawChrome(p, state);

@@ -118,6 +118,8 @@ describe('screens: text through the debug layout', () => {
         'pairing-start',
         'received-message',
         'result',
+        'session-live',
+        'session-request',
         'setup',
       ].sort(),
     );

@@ -208,7 +208,53 @@ export const FIXTURES: readonly Fixture[] = [
     name: 'pairing-compare',
     content: { id: 'pairing-compare', peer: 'alice', fingerprint: '9f2c71e04ab3d8560c1e77a2b94f03d1' },
   },
+  { name: 'session-request', content: sessionRequest({}) },
+  {
+    name: 'session-request.padded-changed',
+    content: sessionRequest({ frameSize: 1024, budgetBytes: 1_048_576, timeLimitSec: 600, queued: 1 }),
+    now: NOW + 52_000,
+  },
+  { name: 'session-live', content: sessionLive({}) },
+  {
+    name: 'session-live.nearly-spent',
+    content: sessionLive({ usedBytes: 1_000_000, sentBytes: 900_000, frameSize: 1024 }),
+    now: NOW + 590_000,
+  },
 ];
+
+function sessionRequest(extra: Partial<Extract<ScreenContent, { id: 'session-request' }>>): ScreenContent {
+  return {
+    id: 'session-request',
+    contact: 'bob',
+    budgetBytes: 16_777_216,
+    timeLimitSec: 3600,
+    askedBudget: 16_777_216,
+    askedTime: 3600,
+    frameSize: null,
+    padLeft: 523_000_000,
+    keySlotsLeft: 2_700_000,
+    streamLeft: 437_000_000,
+    deadline: NOW + 60_000,
+    queued: 0,
+    ...extra,
+  };
+}
+
+function sessionLive(extra: Partial<Extract<ScreenContent, { id: 'session-live' }>>): ScreenContent {
+  return {
+    id: 'session-live',
+    contact: 'bob',
+    budgetBytes: 1_048_576,
+    usedBytes: 270_336,
+    sentBytes: 250_112,
+    receivedBytes: 18_944,
+    framesSent: 512,
+    framesReceived: 77,
+    frameSize: null,
+    expiresAt: NOW + 600_000,
+    ...extra,
+  };
+}
 
 /** The full state of a fixture. */
 export function stateOf(f: Fixture, instance = 1): ScreenState {

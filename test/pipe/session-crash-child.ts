@@ -1,0 +1,31 @@
+/**
+ * Child process of the pipe-session crash tests: `node --import tsx test/pipe/session-crash-child.ts <dataDir>
+ * <crash-point|random> <n>`. Opens a session to bob (auto-approved: a simulated device) with small chunks, prints
+ * `ready`, then packages requests of 1-3 frames forever, printing each package's hex as soon as its request
+ * returns. With a crash point it SIGKILLs itself the n-th time the point is reached; with `random` the parent
+ * kills it at a moment of its choosing.
+ */
+import { writeSync } from 'node:fs';
+import { parseConfig } from '../../device/config/config.js';
+import { autoApprove } from '../../device/confirm.js';
+import { DeviceEngine, type SessionCrashPoint } from '../../device/engine.js';
+
+const [dataDir, point, nth] = process.argv.slice(2);
+const config = parseConfig({ dataDir, device: { name: 'crash', simulated: true } });
+let seen = 0;
+const engine = DeviceEngine.open({
+  config,
+  confirmer: autoApprove,
+  sessionLimits: { maxChunkSlots: 16, maxChunkStream: 2048 },
+  sessionCrashHook: (p: SessionCrashPoint) => {
+    if (p === point && ++seen === Number(nth)) process.kill(process.pid, 'SIGKILL');
+  },
+});
+const out = (s: string) => writeSync(1, `${s}\n`);
+const s = await engine.openSession('bob', { budgetBytes: 10_000_000, timeLimitSec: 600, frameSize: null });
+out('ready');
+for (let i = 0; ; i++) {
+  const frames = Array.from({ length: 1 + (i % 3) }, (_, j) => new Uint8Array(1 + ((i * 7 + j * 13) % 90)).fill(i));
+  const r = engine.sessionPackage(s.id, frames);
+  for (const p of r.packages) out(Buffer.from(p).toString('hex'));
+}

@@ -11,12 +11,15 @@
  * (the test's device is simulated, its pads insecure). Progress goes to stdout as `ONEPAD-GUEST {json}` lines,
  * which the unit's drop-in copies to the serial console.
  */
-import { loadConfig } from '/usr/lib/onepad/dist/device/config/config.js';
-import { autoApprove } from '/usr/lib/onepad/dist/device/confirm.js';
-import { startHosted } from '/usr/lib/onepad/dist/device/service/hosted.js';
-import { holdButton, holdUntilActed, waitForScreen } from '/usr/lib/onepad/dist/device/service/simulator/touch.js';
-import { openDeviceScreen } from '/usr/lib/onepad/dist/display/device-screen.js';
-import { startDeviceService } from '/usr/lib/onepad/dist/rpc/service.js';
+// The image's app; ONEPAD_APP points elsewhere only to try this file outside a guest.
+const APP = process.env.ONEPAD_APP ?? '/usr/lib/onepad';
+const load = (rel) => import(`${APP}/dist/${rel}`);
+const { loadConfig } = await load('device/config/config.js');
+const { autoApprove } = await load('device/confirm.js');
+const { startHosted } = await load('device/service/hosted.js');
+const { holdButton, holdUntilActed, waitForScreen } = await load('device/service/simulator/touch.js');
+const { openDeviceScreen } = await load('display/device-screen.js');
+const { startDeviceService } = await load('rpc/service.js');
 
 const [configPath, role] = process.argv.slice(2);
 const out = (o) => process.stdout.write(`ONEPAD-GUEST ${JSON.stringify(o)}\n`);

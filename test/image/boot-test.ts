@@ -233,12 +233,18 @@ function checkReport(s: Side, field: (k: string) => string[]): void {
     `${w} pairing mode opened for the pairing and closed after it`,
     `${modes.join(', ')}; set elements ${field('pairing-set')[0]}`,
   );
-  const uid = /_UID=(\d+)/.exec(field('pairing-user')[0] ?? '')?.[1];
-  check(uid !== undefined && Number(uid) !== 0, `${w} the pairing-mode helper ran as its own user, not root`, uid);
+  const uids = field('pairing-user').map((u) => /"_UID":"(\d+)"/.exec(u)?.[1]);
+  check(
+    uids.length > 0 && uids.every((u) => u !== undefined && Number(u) !== 0),
+    `${w} the pairing-mode helper ran as its own user, never root`,
+    uids.join(' '),
+  );
   check((field('failed')[0] ?? '').trim() === '', `${w} no failed units`, field('failed')[0]);
   check(field('password').length === 0, `${w} no account has a password (guest)`, field('password').join(' '));
   const score = /exposure level for \S+: ([0-9.]+)/.exec(field('security')[0] ?? '')?.[1];
   check(score !== undefined && Number(score) <= 2.0, `${w} exposure (guest's systemd-analyze security) <= 2.0`, score);
+  const helper = /exposure level for \S+: ([0-9.]+)/.exec(field('security-pairing')[0] ?? '')?.[1];
+  check(helper !== undefined && Number(helper) <= 2.0, `${w} pairing helper's exposure <= 2.0`, helper);
 }
 
 async function main(): Promise<number> {

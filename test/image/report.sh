@@ -26,7 +26,9 @@ echo "watchdog: $(systemctl show -P WatchdogTimestampMonotonic onepad.service)"
 # and closed now.
 echo "pairing-set: $(nft list set inet onepad pairing | grep -c '"eth0"')"
 journalctl -b -u onepad-pairing.service --no-pager -o cat | grep '^pairing mode:' | sed 's/^/pairing-mode: /'
-echo "pairing-user: $(journalctl -b -u onepad-pairing.service --no-pager -o verbose | grep -m1 -o '_UID=[0-9]*')"
+journalctl -b -u onepad-pairing.service --no-pager -o json | grep '"MESSAGE":"pairing mode: ' |
+	grep -o '"_UID":"[0-9]*"' | sort -u | sed 's/^/pairing-user: /'
+echo "security-pairing: $(systemd-analyze security --no-pager onepad-pairing.service | tail -1)"
 echo "failed: $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
 journalctl -b -u onepad.service --no-pager -n 15 -o cat | sed 's/^/journal: /'
 echo "ONEPAD-REPORT-END"

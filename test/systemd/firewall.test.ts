@@ -124,11 +124,12 @@ const FROM_DEVICE: Probe[] = [
   { host: 'fd00::2', port: 47002, from: 'fd00::1' },
   { host: '10.254.0.2', port: 47002 },
 ];
-/** Beacons from the peer: to the all-nodes group on the pairing port and another; unicast; from a ULA. */
+/** Beacons from the peer: to the all-nodes group on the discovery port and another; unicast; from a ULA. */
 const BEACONS = [
   { host: 'ff02::1%lap0', port: 47001, from: 'fe80::2%lap0' },
   { host: 'ff02::1%lap0', port: 4751, from: 'fe80::2%lap0' },
   { host: 'fe80::1%lap0', port: 4751, from: 'fe80::2%lap0' },
+  { host: 'fe80::1%lap0', port: 47001, from: 'fe80::2%lap0' },
   { host: 'fd00::1', port: 47001, from: 'fd00::2' },
 ];
 
@@ -193,7 +194,7 @@ describe.skipIf(!usable)('firewall (nftables) and pairing mode on a veth link', 
     expect(probe(LAP, LAPTOP)).toEqual(['open', 'open', 'open', 'open']);
     expect(probe(LAP, PEER)).toEqual(['open', 'open', 'open', 'open']);
     expect(probe(DEV, FROM_DEVICE)).toEqual(['open', 'open', 'open', 'open']);
-    expect(await udpGot(LAP, BEACONS)).toEqual([4751, 4751, 47001, 47001]);
+    expect(await udpGot(LAP, BEACONS)).toEqual([4751, 4751, 47001, 47001, 47001]);
     expect(await deviceBeacons()).toEqual([4751, 47001]);
   });
 

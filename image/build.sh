@@ -3,7 +3,7 @@
 # from Debian's own archive only. Run as root: `sudo npm run image`.
 # ONEPAD_IMAGE_ARCH=amd64 builds the same system for amd64 instead (onepad-<version>-amd64.img, Debian's amd64
 # kernel, no Pi firmware, native modules built natively): not flashable, it is what the boot test boots under
-# qemu-system-x86_64 in minutes (docs/IMAGE.md, "Which checks run where").
+# qemu-system-x86_64 without arm64 emulation (docs/IMAGE.md, "Which checks run where").
 #
 #   1. base     debootstrap an arm64 Debian trixie (Node 20) with qemu-user-static, plus Debian's arm64 kernel
 #               and the Raspberry Pi firmware (cached: image/.cache/base-<key>.tar.zst)

@@ -97,8 +97,10 @@ function overlay(side: Side, uid: number, gid: number, arch: Arch, accel: 'kvm' 
     dataDir: '/var/lib/onepad',
     device: { name: side.name, simulated: true, ownerWord: 'lantern' },
     link: { address: GUEST, port: RPC_PORT, peer: LAPTOP },
-    // A small pool and pad: under TCG every byte costs guest time.
-    hrng: { sources: [{ kind: 'simulated' }], poolMaxBytes: 16_384 },
+    // A small pool and pad: under TCG every byte costs guest time. A seed of each device's own: with the same
+    // simulated stream on both, the two contributions cancel and the pad is all zeros (the engine then refuses
+    // every byte of it as burned: PAD_BURNED).
+    hrng: { sources: [{ kind: 'simulated', seed: `${side.name}-${T0}` }], poolMaxBytes: 16_384 },
     display: { sink: 'sim', input: 'sim' },
     pairing: {
       interface: 'eth0',

@@ -186,8 +186,16 @@ function wire(a: Side, b: Side): void {
   }
 }
 
+/** Probe guest ports from the laptop: "timeout" means no TCP connection at all (see firewall-probe.mjs). */
 function probe(ns: string, ports: number[]): string[] {
-  const probes = ports.map((port) => ({ host: GUEST, port, from: LAPTOP }));
+  // An HTTP request, for the link server (it answers nothing before one); generous under TCG.
+  const probes = ports.map((port) => ({
+    host: GUEST,
+    port,
+    from: LAPTOP,
+    send: 'GET / HTTP/1.0\r\n\r\n',
+    timeoutMs: 5000,
+  }));
   return JSON.parse(
     execFileSync('ip', ['netns', 'exec', ns, process.execPath, PROBE, JSON.stringify(probes)], { encoding: 'utf8' }),
   );

@@ -97,6 +97,7 @@ export const ERRORS = {
   COMMITMENT_MISMATCH: { status: 409, message: 'the peer revealed bytes different from its commitment' },
   FINGERPRINT_MISMATCH: { status: 409, message: 'the two devices computed different pad fingerprints' },
   PAIRING_NO_LINK: { status: 503, message: 'the pairing interface has no usable link' },
+  PAIRING_MODE_FAILED: { status: 503, message: 'pairing mode could not be requested from the system' },
 
   // --- relay and chat ---
   RELAY_UNAUTHORIZED: { status: 401, message: 'the relay token for this name is missing or wrong' },

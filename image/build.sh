@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build image/out/onepad-<version>-arm64.img: a flashable SD-card image for a Raspberry Pi (3B+/4/400), made
 # from Debian's own archive only. Run as root: `sudo npm run image`.
+# ONEPAD_IMAGE_ARCH=amd64 builds the same system for amd64 instead (onepad-<version>-amd64.img, Debian's amd64
+# kernel, no Pi firmware, native modules built natively): not flashable, it is what the boot test boots under
+# qemu-system-x86_64 without arm64 emulation (docs/IMAGE.md, "Which checks run where").
 #
 #   1. base     debootstrap an arm64 Debian trixie (Node 20) with qemu-user-static, plus Debian's arm64 kernel
 #               and the Raspberry Pi firmware (cached: image/.cache/base-<key>.tar.zst)
@@ -12,7 +15,7 @@
 #               sfdisk + dd. No loop devices, no device-mapper, no mounts of the image.
 #
 # Environment: ONEPAD_IMAGE_CACHE (default image/.cache), ONEPAD_IMAGE_OUT (default image/out),
-# ONEPAD_MIRROR (default http://deb.debian.org/debian).
+# ONEPAD_MIRROR (default http://deb.debian.org/debian), ONEPAD_IMAGE_ARCH (arm64 or amd64, default arm64).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,12 +24,27 @@ OUT=${ONEPAD_IMAGE_OUT:-$REPO/image/out}
 MIRROR=${ONEPAD_MIRROR:-http://deb.debian.org/debian}
 SUITE=trixie
 VERSION=$(node -p "require('$REPO/package.json').version")
-IMG=$OUT/onepad-$VERSION-arm64.img
+
+# ---------------------------------------------------------------------------------------------------------------
+# Architecture: arm64 (the flashable Pi image) or amd64 (the same system for the boot test under KVM/TCG).
+
+ARCH=${ONEPAD_IMAGE_ARCH:-arm64}
+case $ARCH in
+arm64) KERNEL_PKGS="linux-image-arm64 raspi-firmware" ;;
+amd64) KERNEL_PKGS="linux-image-amd64" ;;
+*)
+	echo "ONEPAD_IMAGE_ARCH must be arm64 or amd64, not $ARCH" >&2
+	exit 64
+	;;
+esac
+HOST_ARCH=$(dpkg --print-architecture)
+# Foreign chroots run through qemu-user (binfmt); a native one needs nothing.
+emulated() { [ "$ARCH" != "$HOST_ARCH" ]; }
+IMG=$OUT/onepad-$VERSION-$ARCH.img
 
 # Bump a *_REV when the stage's recipe changes, so the cache is rebuilt.
 BASE_REV=1
 BASE_PKGS=systemd,systemd-sysv,udev,nodejs,nftables,iproute2,kmod,initramfs-tools,zstd
-KERNEL_PKGS="linux-image-arm64 raspi-firmware"
 MODULES_REV=1
 BUILD_PKGS="build-essential python3 npm"
 BOOT_MB=256
@@ -50,8 +68,10 @@ die() {
 host_tools() {
 	local missing=()
 	command -v debootstrap >/dev/null || missing+=(debootstrap)
-	[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
-	command -v update-binfmts >/dev/null || missing+=(binfmt-support)
+	if emulated; then
+		[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
+		command -v update-binfmts >/dev/null || missing+=(binfmt-support)
+	fi
 	command -v mcopy >/dev/null || missing+=(mtools)
 	command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
 	command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
@@ -63,6 +83,7 @@ host_tools() {
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 	fi
+	emulated || return 0
 	if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
 		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 	fi
@@ -121,7 +142,7 @@ unpack() {
 # ---------------------------------------------------------------------------------------------------------------
 # 1. base: debootstrap + kernel + firmware.
 
-BASE_KEY=$(key_of "$BASE_REV $SUITE $BASE_PKGS $KERNEL_PKGS")
+BASE_KEY=$(key_of "$BASE_REV $ARCH $SUITE $BASE_PKGS $KERNEL_PKGS")
 BASE_TAR=$CACHE/base-$BASE_KEY.tar.zst
 
 stage_base() {
@@ -132,14 +153,14 @@ stage_base() {
 	local r=$CACHE/base.tmp
 	mkdir -p "$CACHE/debs"
 	if [ ! -f "$r/.debootstrap-done" ] || [ "$(cat "$r/.debootstrap-done")" != "$SUITE $BASE_PKGS" ]; then
-		log "base: debootstrap $SUITE arm64 (qemu-user: slow, ~15 min on 2 cores)"
+		log "base: debootstrap $SUITE $ARCH$(emulated && echo ' (qemu-user: slow, ~15 min on 2 cores)')"
 		rm -rf "$r"
 		mkdir -p "$r"
-		debootstrap --arch=arm64 --variant=minbase --cache-dir="$CACHE/debs" --include="$BASE_PKGS" \
+		debootstrap --arch="$ARCH" --variant=minbase --cache-dir="$CACHE/debs" --include="$BASE_PKGS" \
 			"$SUITE" "$r" "$MIRROR"
 		echo "$SUITE $BASE_PKGS" >"$r/.debootstrap-done"
 	fi
-	log "base: kernel and Raspberry Pi firmware ($KERNEL_PKGS)"
+	log "base: kernel and firmware ($KERNEL_PKGS)"
 	echo "deb $MIRROR $SUITE main non-free-firmware" >"$r/etc/apt/sources.list"
 	# raspi-firmware's kernel hook copies the kernel here; the boot partition is assembled from it later.
 	mkdir -p "$r/boot/firmware"
@@ -156,7 +177,7 @@ stage_base() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# 2. modules: production node_modules built for arm64 in a builder chroot.
+# 2. modules: production node_modules built for $ARCH in a builder chroot.
 
 LOCK_SUM=$(sha256sum "$REPO/package-lock.json" | cut -c1-64)
 MODULES_KEY=$(key_of "$MODULES_REV $BASE_KEY $BUILD_PKGS $LOCK_SUM")
@@ -179,7 +200,7 @@ stage_modules() {
 		chroot_umount "$b"
 		echo "$BASE_KEY $BUILD_PKGS" >"$b/.builder-key"
 	fi
-	log "modules: npm ci --omit=dev for arm64 (native modules compiled under qemu-user)"
+	log "modules: npm ci --omit=dev for $ARCH$(emulated && echo ' (native modules compiled under qemu-user)')"
 	rm -rf "$b/build"
 	mkdir -p "$b/build"
 	cp "$REPO/package-lock.json" "$b/build/"
@@ -197,7 +218,7 @@ stage_modules() {
 	chroot_mount "$b"
 	in_chroot "$b" env "${ca_env[@]}" sh -c 'cd /build && npm ci --omit=dev --no-audit --no-fund --loglevel=warn'
 	rm -f "$b/build/.ca.pem"
-	log "modules: loading every native module on arm64"
+	log "modules: loading every native module on $ARCH"
 	in_chroot "$b" sh -c 'cd /build && node -e "
 		const D = require(\"better-sqlite3\"); const db = new D(\":memory:\"); db.prepare(\"select 1\").get(); db.close();
 		require(\"@napi-rs/canvas\").createCanvas(8, 8).getContext(\"2d\");
@@ -233,7 +254,8 @@ stage_rootfs() {
 	cp -a "$REPO/display/fonts" "$app/dist/display/fonts"
 	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
 		require('fs').writeFileSync('$app/package.json', JSON.stringify(p, null, 2))"
-	cp "$REPO/systemd/watchdog.mjs" "$REPO/systemd/pairing.nft" "$app/systemd/"
+	cp "$REPO/systemd/watchdog.mjs" "$REPO/systemd/pairing-open.nft" "$REPO/systemd/pairing-close.nft" \
+		"$REPO/systemd/onepad-pairing-mode" "$app/systemd/"
 	cp "$REPO/docs/IMAGE.md" "$app/docs/" 2>/dev/null || true
 	chown -R root:root "$app"
 	chmod -R u=rwX,go=rX "$app"
@@ -279,14 +301,25 @@ stage_rootfs() {
 # ---------------------------------------------------------------------------------------------------------------
 # 4. image: boot + root partitions, assembled with sfdisk and dd.
 
+# The amd64 variant's boot partition: Debian's amd64 kernel and initrd, and the Pi's cmdline.txt (same root, same
+# options; the boot test appends its console). No firmware: qemu boots the kernel directly (-kernel).
+boot_dir_amd64() {
+	local boot=$1 kver=$2
+	cp "$R/boot/vmlinuz-$kver" "$boot/vmlinuz"
+	cp "$R/boot/initrd.img-$kver" "$boot/initrd.img"
+	cp "$REPO/systemd/boot/cmdline.txt" "$boot/"
+}
+
 stage_image() {
 	local kver
-	kver=$(basename "$(ls -d "$R"/usr/lib/linux-image-* | sort -V | tail -1)")
-	kver=${kver#linux-image-}
+	# The kernel's modules dir names its version (amd64 kernels have no /usr/lib/linux-image-* dtb dir).
+	kver=$(basename "$(ls -d "$R"/usr/lib/modules/* | sort -V | tail -1)")
 	log "image: kernel $kver"
 	local boot=$WORK/boot
 	rm -rf "$boot"
 	mkdir -p "$boot"
+	# The amd64 variant has no firmware: its boot partition holds what the boot test boots (boot_dir_amd64).
+	if [ "$ARCH" = amd64 ]; then boot_dir_amd64 "$boot" "$kver"; else
 	cp -a "$R/usr/lib/raspi-firmware/." "$boot/"
 	boot_device_trees "$R/usr/lib/linux-image-$kver" "$boot" "$REPO/systemd/boot/onepad-no-radio.dts" ||
 		die "device trees: a Pi the docs name is missing, or an overlay does not apply"
@@ -295,6 +328,7 @@ stage_image() {
 	cp "$R/boot/initrd.img-$kver" "$boot/initrd.img"
 	cp "$REPO/systemd/boot/config.txt" "$REPO/systemd/boot/cmdline.txt" "$boot/"
 	boot_check_config "$boot" || die "config.txt or cmdline.txt do not match the boot partition"
+	fi
 
 	local bootimg=$WORK/boot.vfat rootimg=$WORK/root.ext4
 	rm -f "$bootimg" "$rootimg"

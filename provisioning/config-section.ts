@@ -20,6 +20,11 @@ export interface PairingConfig {
   readonly ioTimeoutMs: number;
   /** How long each user has to compare fingerprints and decide. */
   readonly approvalTimeoutMs: number;
+  /**
+   * Where to ask the system for pairing mode (the image's firewall opens the pairing ports on the cable only while
+   * asked, see pairing-mode.ts), or null where nothing needs asking (no such firewall: tests, a laptop).
+   */
+  readonly modeRequest: string | null;
 }
 
 export const pairingSectionSchema = {
@@ -40,6 +45,7 @@ export const pairingSectionSchema = {
     discoveryTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 120_000 },
     ioTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 15_000 },
     approvalTimeoutMs: { type: 'integer', minimum: 1000, maximum: 3_600_000, default: 180_000 },
+    modeRequest: { type: ['string', 'null'], pattern: '^/[A-Za-z0-9_./-]+$', maxLength: 255, default: null },
   },
   additionalProperties: false,
   default: {},

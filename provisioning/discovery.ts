@@ -111,7 +111,9 @@ async function awaitResponderOnce(
     server.listen({ host: local, port: config.port, exclusive: true }, () => {
       const port = (server.address() as { port: number }).port;
       const beacon = Buffer.from(JSON.stringify({ t: 'onepad-pair', v: 1, port, name } satisfies Beacon));
-      udp.bind({ address: local, port: 0 }, () => {
+      // From the discovery port itself, not an ephemeral one: the device's sandbox lets it bind that port only
+      // (SocketBindAllow=ipv6:udp:47001 in onepad.service denies a bind to port 0).
+      udp.bind({ address: local, port: config.discoveryPort }, () => {
         udp.setMulticastInterface(`::%${config.interface}`);
         const send = () => udp.send(beacon, config.discoveryPort, `ff02::1%${config.interface}`, () => {});
         send();

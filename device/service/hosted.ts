@@ -10,6 +10,7 @@ import { createSources, fillerSettings } from '../../hrng/factory.js';
 import { Filler } from '../../hrng/filler.js';
 import { EntropyPool } from '../../hrng/pool.js';
 import { pairOverLink } from '../../provisioning/pair.js';
+import { type PairingMode, pairingModeFor } from '../../provisioning/pairing-mode.js';
 import type { Config } from '../config/config.js';
 import { prepareDataDir } from '../data-dir.js';
 import type { DeviceEngine } from '../engine.js';
@@ -30,6 +31,8 @@ export interface HostedOptions {
   readonly binding?: BindingInterface;
   /** Let the screen start pairings (default true; the simulator's devices share loopback and cannot pair). */
   readonly pairing?: boolean;
+  /** What to ask of the system around each pairing (default: from `pairing.modeRequest`). */
+  readonly pairingMode?: PairingMode;
   /** How long to wait before topping the pool up again once it is full (default 5 s). */
   readonly refillIdleMs?: number;
   readonly log?: (line: string) => void;
@@ -47,6 +50,7 @@ export interface Hosted {
 /**
  * Open the pool on the engine's ledger, start filling it, and let the screen start pairings. The engine outlives
  * this: stop it before closing the engine.
+ * A pairing that cannot request pairing mode (PAIRING_MODE_FAILED) fails like any other: recorded, logged.
  * @throws OnepadError POOL_FILE_INVALID, STORAGE_FAILED, HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
  */
 export function startHosted(o: HostedOptions): Hosted {
@@ -116,19 +120,29 @@ export function startHosted(o: HostedOptions): Hosted {
   });
 
   let pairing: Promise<unknown> = Promise.resolve();
+  const mode = o.pairingMode ?? pairingModeFor(config.pairing);
   if (o.pairing !== false)
     o.screen.onPairRequest((role, signal) => {
       const combined = AbortSignal.any([signal, ac.signal]);
-      pairing = pairOverLink({
-        config,
-        role,
-        approver: o.screen.pairApprover,
-        onProgress: (p) => {
-          if (p.phase === 'transfer') o.screen.showPairingProgress(p.peer, p);
-        },
-        signal: combined,
-        open: { ledger, events, pool },
-      }).then(
+      // Pairing mode for exactly as long as this pairing runs: the firewall opens the cable to the other device
+      // (and closes it to the laptop) while asked, and closes it again when asked or when its window runs out.
+      pairing = (async () => {
+        mode.open();
+        try {
+          return await pairOverLink({
+            config,
+            role,
+            approver: o.screen.pairApprover,
+            onProgress: (p) => {
+              if (p.phase === 'transfer') o.screen.showPairingProgress(p.peer, p);
+            },
+            signal: combined,
+            open: { ledger, events, pool },
+          });
+        } finally {
+          mode.close();
+        }
+      })().then(
         (r) => o.log?.(`paired with ${r.contact}: pad ${r.padId}, ${r.size} bytes`),
         (e: unknown) => {
           const code = (e as { code?: string }).code ?? 'failed';

@@ -1,24 +1,27 @@
 /**
- * qemu-system-aarch64 for the boot test: `-M virt` under TCG, the image's own kernel and initrd, the root file
- * system as a virtio disk, the serial console on stdio (kept in memory and teed to a log file), and user-mode
- * networking restricted to the guest, with host ports bound to 127.0.0.1 forwarded to the guest's link address.
+ * qemu for the boot test: the image's own kernel and initrd, the root file system as a virtio disk, the serial
+ * console on stdio (kept in memory and teed to a log file), and one NIC — the device's eth0 — on a tap device the
+ * test made in a network namespace of its own (qemu runs inside it), so what the guest reaches is exactly what the
+ * test wires to that tap. arm64: qemu-system-aarch64 -M virt (TCG: no KVM for arm64 on an x86 host); amd64:
+ * qemu-system-x86_64 -M q35 with KVM where it really boots a kernel here, TCG otherwise.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+
+export type Arch = 'arm64' | 'amd64';
 
 /** How to boot. */
 export interface GuestOptions {
+  readonly arch: Arch;
+  readonly accel: 'kvm' | 'tcg';
   readonly kernel: string;
   readonly initrd: string;
   readonly rootDisk: string;
   readonly append: string;
-  /** Host 127.0.0.1 port -> guest port on `guestAddress`. */
-  readonly forwards: readonly { readonly host: number; readonly guest: number }[];
-  /** The guest's link address; slirp plays the laptop (`hostAddress`) on `net`. */
-  readonly guestAddress: string;
-  readonly hostAddress: string;
-  readonly net: string;
+  /** The network namespace qemu runs in, and the tap device there that is the guest's eth0. */
+  readonly netns: string;
+  readonly tap: string;
+  readonly mac: string;
   readonly consoleLog: string;
   readonly memoryMb?: number;
   readonly cpus?: number;
@@ -34,32 +37,39 @@ export interface Guest {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (closed again; qemu binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
+/** The serial console's device name in the guest. */
+export const consoleTty = (arch: Arch): string => (arch === 'arm64' ? 'ttyAMA0' : 'ttyS0');
+
+function machine(o: GuestOptions): { bin: string; args: string[] } {
+  if (o.arch === 'arm64') {
+    return {
+      bin: 'qemu-system-aarch64',
+      args: ['-M', 'virt', '-cpu', 'cortex-a72', '-accel', 'tcg,thread=multi'],
+    };
+  }
+  return {
+    bin: 'qemu-system-x86_64',
+    args: [
+      '-nodefaults',
+      '-M',
+      'q35',
+      '-accel',
+      o.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+      '-cpu',
+      o.accel === 'kvm' ? 'host' : 'max',
+    ],
+  };
 }
 
 /** Start qemu. */
 export function boot(o: GuestOptions): Guest {
-  const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.host}-${o.guestAddress}:${f.guest}`).join(',');
+  const m = machine(o);
   const args = [
-    '-M',
-    'virt',
-    '-cpu',
-    'cortex-a72',
+    ...m.args,
     '-smp',
-    String(o.cpus ?? 2),
+    String(o.cpus ?? 1),
     '-m',
-    String(o.memoryMb ?? 1536),
-    '-accel',
-    'tcg,thread=multi',
+    String(o.memoryMb ?? 1024),
     '-nographic',
     '-monitor',
     'none',
@@ -77,15 +87,18 @@ export function boot(o: GuestOptions): Guest {
     '-device',
     'virtio-blk-pci,drive=root',
     '-netdev',
-    `user,id=link,restrict=on,net=${o.net},host=${o.hostAddress},${fwd}`,
+    `tap,id=link,ifname=${o.tap},script=no,downscript=no`,
+    // No option ROM: the kernel is booted directly, nothing boots from the network.
     '-device',
-    'virtio-net-pci,netdev=link',
+    `virtio-net-pci,netdev=link,mac=${o.mac},romfile=`,
     '-device',
     'virtio-rng-pci',
   ];
   let out = '';
   let exited: number | null | undefined;
-  const child: ChildProcess = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', o.netns, m.bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const onData = (b: Buffer) => {
     const s = b.toString('utf8');
     out += s;
@@ -109,8 +122,8 @@ export function boot(o: GuestOptions): Guest {
       return new Promise((resolve, reject) => {
         const t0 = Date.now();
         const check = () => {
-          const m = out.match(re);
-          if (m) return resolve(m);
+          const match = out.match(re);
+          if (match) return resolve(match);
           if (exited !== undefined) return reject(new Error(`qemu exited (${exited}) while waiting for ${what}`));
           if (Date.now() - t0 > timeoutMs)
             return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));

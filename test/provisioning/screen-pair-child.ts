@@ -1,5 +1,6 @@
 /**
- * One device for the pairing-from-the-screen test: `screen-pair-child.ts <dataDir> <name> <iface> <start|join>`.
+ * One device for the pairing-from-the-screen test: `screen-pair-child.ts <dataDir> <name> <iface> <start|join>
+ * [modeRequest]` (modeRequest: the file to ask for pairing mode through, as on the image).
  * Runs the device screen, the engine and the hosted filler and pairing, then drives its own simulated screen as
  * its user would: Pair on home, Start or Join, a hold on Match once the fingerprint is shown, and Save on the naming
  * keyboard (keeping the suggested name). Prints JSON lines.
@@ -11,7 +12,13 @@ import { startHosted } from '../../device/service/hosted.js';
 import { holdButton, holdUntilActed, waitForScreen } from '../../device/service/simulator/touch.js';
 import { openDeviceScreen } from '../../display/device-screen.js';
 
-const [dataDir, name, iface, role] = process.argv.slice(2) as [string, string, string, 'start' | 'join'];
+const [dataDir, name, iface, role, modeRequest] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  'start' | 'join',
+  string | undefined,
+];
 const config = parseConfig({
   dataDir,
   device: { name, simulated: true },
@@ -23,6 +30,7 @@ const config = parseConfig({
     discoveryTimeoutMs: 20_000,
     ioTimeoutMs: 5000,
     approvalTimeoutMs: 60_000,
+    ...(modeRequest ? { modeRequest } : {}),
   },
 });
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);

@@ -45,18 +45,17 @@ describe('units', () => {
   });
 
   it.skipIf(!hasAnalyze)('systemd-analyze verify passes for every unit, without warnings', () => {
-    // verify checks that ExecStart binaries exist. The image has Debian's /usr/bin/node; a machine whose node is
-    // elsewhere verifies a copy naming its own node instead (nothing else is changed).
-    let dir = DIR;
+    // verify checks that ExecStart binaries exist. The image has Debian's /usr/bin/node and onepad's own files in
+    // /usr/lib/onepad/systemd; this machine verifies a copy naming its own node and systemd/ (nothing else changed).
     const tmp = mkdtempSync(join(tmpdir(), 'onepad-units-'));
-    if (!existsSync('/usr/bin/node')) {
-      dir = tmp;
-      for (const u of UNITS) {
-        writeFileSync(
-          join(tmp, u),
-          readFileSync(join(DIR, u), 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `),
-        );
-      }
+    const dir = tmp;
+    for (const u of UNITS) {
+      let text = readFileSync(join(DIR, u), 'utf8').replaceAll(
+        '/usr/lib/onepad/systemd/onepad-pairing-mode',
+        `${DIR}onepad-pairing-mode`,
+      );
+      if (!existsSync('/usr/bin/node')) text = text.replaceAll('/usr/bin/node ', `${process.execPath} `);
+      writeFileSync(join(tmp, u), text);
     }
     try {
       const r = spawnSync('systemd-analyze', ['verify', ...UNITS.map((u) => join(dir, u))], { encoding: 'utf8' });
@@ -104,13 +103,40 @@ describe('units', () => {
     expect(config.dataDir).toBe('/var/lib/onepad');
     expect(config.device.simulated).toBe(false);
     expect(service.get('ExecStart')?.[0]).toMatch(/device --config \/etc\/onepad\/config\.json$/);
-    expect(service.get('SocketBindAllow')).toEqual([`ipv4:tcp:${config.link.port}`]);
+    expect(service.get('SocketBindAllow')).toEqual([
+      `ipv4:tcp:${config.link.port}`,
+      `ipv6:tcp:${config.pairing.port}`,
+      `ipv6:udp:${config.pairing.discoveryPort}`,
+    ]);
     expect(service.get('IPAddressDeny')).toEqual(['any']);
-    expect(service.get('IPAddressAllow')).toEqual(['10.254.0.0/30']);
+    expect(service.get('IPAddressAllow')).toEqual(['10.254.0.0/30 fe80::/10 ff02::1/128']);
+    expect(service.get('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX AF_NETLINK']);
     const network = readFileSync(join(DIR, '10-onepad-link.network'), 'utf8');
     expect(network).toContain(`Address=${config.link.address}/30`);
+    // Pairing needs the cable's IPv6 link-local address (and only that: no RA, no DHCP).
+    expect(network).toMatch(/^LinkLocalAddressing=ipv6$/m);
+    expect(network).toMatch(/^IPv6AcceptRA=no$/m);
     const nft = readFileSync(join(DIR, 'nftables.conf'), 'utf8');
     expect(nft).toContain(`ip saddr ${config.link.peer} ip daddr ${config.link.address} tcp dport ${config.link.port}`);
+    expect(config.pairing.interface).toBe('eth0');
+    expect(nft).toContain(`ip6 daddr ff02::1 udp dport ${config.pairing.discoveryPort} accept`);
+    expect(nft).toContain(`ip6 daddr fe80::/10 tcp dport ${config.pairing.port} ct state new,established accept`);
+  });
+
+  it('pairing mode: the service asks through the file the path unit watches; the helper has one capability', () => {
+    const path = parseUnit(readFileSync(join(DIR, 'onepad-pairing.path'), 'utf8')).get('Path');
+    expect(path?.get('PathModified')).toEqual([config.pairing.modeRequest]);
+    expect(path?.get('Unit')).toEqual(['onepad-pairing.service']);
+    // The request lives in the service's own runtime directory.
+    expect(config.pairing.modeRequest).toBe(`/run/${service.get('RuntimeDirectory')?.[0]}/pairing-request`);
+    const helper = parseUnit(readFileSync(join(DIR, 'onepad-pairing.service'), 'utf8')).get('Service');
+    expect(helper?.get('ExecStart')).toEqual(['/usr/lib/onepad/systemd/onepad-pairing-mode']);
+    expect(helper?.get('DynamicUser')).toEqual(['yes']);
+    expect(helper?.get('SupplementaryGroups')).toEqual(['onepad']);
+    expect(helper?.get('CapabilityBoundingSet')).toEqual(['CAP_NET_ADMIN']);
+    expect(helper?.get('AmbientCapabilities')).toEqual(['CAP_NET_ADMIN']);
+    expect(helper?.get('RestrictAddressFamilies')).toEqual(['AF_NETLINK']);
+    expect(helper?.get('IPAddressDeny')).toEqual(['any']);
   });
 });
 

@@ -153,7 +153,7 @@ export async function probeKvm(kernel: string, dir: string, timeoutMs = 10_000):
 }
 
 /** Bump when {@link machineArgs} or the saved state's contents change: saved states are cached by it. */
-export const MACHINE_REV = 1;
+export const MACHINE_REV = 2;
 
 /** The qemu arguments of the machine without its data disks (identical for snapshot and restore). */
 function machineArgs(o: MachineOptions, portLog: string, qmpSocket: string, consoleLog: string): string[] {
@@ -172,7 +172,9 @@ function machineArgs(o: MachineOptions, portLog: string, qmpSocket: string, cons
     '-machine',
     `pc,accel=${o.accel}`,
     '-cpu',
-    'qemu64',
+    // V8's WebAssembly SIMD (the entropy gate's kernels, hrng/kernels.ts) needs SSSE3 and SSE4.1 on x86-64, which
+    // plain qemu64 lacks; every arm64 CPU the device runs on has NEON.
+    'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt',
     '-smp',
     '1',
     '-m',

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { aborted } from '../device/cli/aborted.js';
 import {
   flag,
@@ -24,8 +24,6 @@ import { pipeCommand } from './pipe-cli.js';
 import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-config.js';
 import { startRelay } from './relay-service.js';
 import { runSession } from './session.js';
-
-const fail = (ctx: { stderr: Writable }, e: unknown): number => reportError(ctx.stderr, e);
 
 /** The relay config from `--config FILE` and/or `--address`, `--port`, `--db` (options win). */
 export function relayConfigFrom(args: ParsedArgs): RelayConfig {
@@ -60,7 +58,7 @@ const relayCommand: Command = {
       await relay.stop();
       return 0;
     } catch (e) {
-      return fail(ctx, e);
+      return reportError(ctx.stderr, e);
     }
   },
 };
@@ -122,7 +120,7 @@ export async function runChat(ctx: ChatRunContext): Promise<number> {
       prompt: !json && ctx.interactive === true,
     });
   } catch (e) {
-    return fail(ctx, e);
+    return reportError(ctx.stderr, e);
   }
 }
 

@@ -255,6 +255,17 @@ export class PadFileWriter {
     }
   }
 
+  /**
+   * The file is `size` bytes and every byte of it was written (the blocks were allocated up front, so the size
+   * alone says nothing).
+   * @throws OnepadError PAD_FILE_INVALID otherwise
+   */
+  private checkComplete(fd: number): void {
+    if (fstatSync(fd).size !== this.size || !this.written.complete(this.size)) {
+      throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
+    }
+  }
+
   /** Writes started by {@link writeAsync} and not yet settled. */
   get writesInFlight(): number {
     return this.pending;
@@ -270,10 +281,7 @@ export class PadFileWriter {
     const fd = this.fd;
     this.fd = null;
     try {
-      // The blocks were allocated up front, so the size alone says nothing: every byte must have been written.
-      if (fstatSync(fd).size !== this.size || !this.written.complete(this.size)) {
-        throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
-      }
+      this.checkComplete(fd);
       await fsyncAsync(fd);
       padSyncCounter.fsync++;
     } catch (e) {
@@ -296,10 +304,7 @@ export class PadFileWriter {
     const fd = this.fd;
     this.fd = null;
     try {
-      // The blocks were allocated up front, so the size alone says nothing: every byte must have been written.
-      if (fstatSync(fd).size !== this.size || !this.written.complete(this.size)) {
-        throw new OnepadError('PAD_FILE_INVALID', { reason: 'size', expected: this.size }, 'pad file is incomplete');
-      }
+      this.checkComplete(fd);
       fsyncSync(fd);
       padSyncCounter.fsync++;
     } catch (e) {

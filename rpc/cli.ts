@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { flag, type OptionSpecs, option, type ParsedArgs, parseArgs, stringOption } from '../device/cli/args.js';
-import type { Command, CommandContext, CommandGroup } from '../device/cli/command.js';
+import type { Command, CommandGroup } from '../device/cli/command.js';
 import { reportError } from '../device/cli/report-error.js';
 import { OnepadError } from '../device/errors.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from './client.js';
@@ -14,8 +14,6 @@ import type { UnpackageResponse } from './protocol.js';
 function writeLine(out: Writable, line: string): void {
   out.write(`${line}\n`);
 }
-
-const fail = (ctx: CommandContext, e: unknown): number => reportError(ctx.stderr, e);
 
 function clientFrom(args: ParsedArgs): LinkClient {
   const url = stringOption(args, 'url', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL);
@@ -56,7 +54,7 @@ const packageCommand: Command = {
       if (r.insecure) writeLine(ctx.stderr, 'warning: INSECURE pad (simulated or seeded entropy)');
       return 0;
     } catch (e) {
-      return fail(ctx, e);
+      return reportError(ctx.stderr, e);
     }
   },
 };
@@ -98,7 +96,7 @@ const unpackageCommand: Command = {
       for (const l of warn) writeLine(ctx.stdout, l);
       return 0;
     } catch (e) {
-      return fail(ctx, e);
+      return reportError(ctx.stderr, e);
     }
   },
 };

@@ -13,15 +13,23 @@ function propose(words: readonly string[], not: string, pick: (n: number) => num
   }
 }
 
+/** How {@link runSetup} chooses words and when it gives up. */
+export interface SetupOptions {
+  /** Index chooser (tests pass a deterministic one; the device uses crypto.randomInt). */
+  readonly pick?: (n: number) => number;
+  /** Stops the setup (the service is stopping): it then resolves `null` and keeps nothing. */
+  readonly signal?: AbortSignal;
+}
+
 /**
- * Ask for the device name and the owner's word; resolves when both were kept.
- * @param pick - index chooser (tests pass a deterministic one; the device uses crypto.randomInt)
+ * Ask for the device name and the owner's word; resolves when both were kept, or `null` once `signal` aborts.
  */
 export function runSetup(
   ui: Pick<DeviceUi, 'show' | 'onAction'>,
   words: readonly string[],
-  pick: (n: number) => number = (n) => randomInt(n),
-): Promise<Identity> {
+  { pick = (n) => randomInt(n), signal }: SetupOptions = {},
+): Promise<Identity | null> {
+  if (signal?.aborted) return Promise.resolve(null);
   return new Promise((resolve) => {
     let step: 'name' | 'word' = 'name';
     let value = `pad-${propose(words, '', pick)}`;
@@ -37,6 +45,7 @@ export function runSetup(
         value = propose(words, '', pick);
       } else if (a.button === 'keep') {
         detach();
+        signal?.removeEventListener('abort', stop);
         resolve({ name, ownerWord: value });
         return;
       } else {
@@ -44,5 +53,10 @@ export function runSetup(
       }
       instance = ui.show({ id: 'setup', step, value });
     });
+    const stop = () => {
+      detach();
+      resolve(null);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
   });
 }

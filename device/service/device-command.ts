@@ -27,9 +27,10 @@ export interface Screen {
 
 /**
  * Opens the device's screen: screen-factory.ts's openHostedScreen, passed to {@link deviceCommand}.
- * `hardware` is `simulated` for `--sim`.
+ * `hardware` is `simulated` for `--sim`. `signal` is the command's stop: a factory that waits for its owner
+ * (first-boot setup) returns once it aborts.
  */
-export type ScreenFactory = (config: Config, hardware: 'simulated' | 'device') => Promise<Screen>;
+export type ScreenFactory = (config: Config, hardware: 'simulated' | 'device', signal?: AbortSignal) => Promise<Screen>;
 
 /**
  * Choose the confirmation for the device. `--auto-approve` is only for a simulated, insecure device; otherwise
@@ -43,6 +44,7 @@ export async function chooseScreen(opts: {
   readonly autoApprove: boolean;
   readonly config: Config;
   readonly screen?: ScreenFactory | undefined;
+  readonly signal?: AbortSignal;
 }): Promise<Screen> {
   if (opts.autoApprove) {
     if (!opts.sim || !opts.config.device.simulated) {
@@ -61,7 +63,7 @@ export async function chooseScreen(opts: {
       opts.sim ? 'the simulated screen is not available; use --auto-approve' : 'the touchscreen is not available',
     );
   }
-  return opts.screen(opts.config, opts.sim ? 'simulated' : 'device');
+  return opts.screen(opts.config, opts.sim ? 'simulated' : 'device', opts.signal);
 }
 
 const DEVICE_OPTIONS = {
@@ -99,7 +101,10 @@ export function deviceCommand(screenFactory?: ScreenFactory): Command {
           autoApprove: args.options.get('auto-approve') === true,
           config,
           screen: screenFactory,
+          signal: ctx.signal,
         });
+        // Stopped while the screen waited for its owner (first-boot setup): nothing was started.
+        if (ctx.signal.aborted) return 0;
         const service = await startDeviceService({
           config,
           confirmer: screen.confirmer,

@@ -17,10 +17,16 @@ import { startPageServer } from './simulator/page-server.js';
 /**
  * Open the device's screen and host the filler and pairing once the engine is up. On first boot (no identity saved
  * and no owner's word configured) the screen first asks for the device name and the owner's word, and saves them
- * in the data dir; they then stand in the trusted band and are the name the device pairs under.
+ * in the data dir; they then stand in the trusted band and are the name the device pairs under. If `signal` aborts
+ * during that setup (the service is stopping), nothing is saved and the screen is returned as it is, for the caller
+ * to close.
  * @throws OnepadError DISPLAY_UNAVAILABLE, INPUT_UNAVAILABLE, CONFIG_INVALID (a damaged identity.json)
  */
-export async function openHostedScreen(configured: Config, hardware: 'simulated' | 'device'): Promise<Screen> {
+export async function openHostedScreen(
+  configured: Config,
+  hardware: 'simulated' | 'device',
+  signal?: AbortSignal,
+): Promise<Screen> {
   let config = withIdentity(configured);
   const screen = await openDeviceScreen(config, hardware);
   const simulated = hardware === 'simulated' || config.device.simulated;
@@ -40,12 +46,14 @@ export async function openHostedScreen(configured: Config, hardware: 'simulated'
     prepareDataDir(configured.dataDir);
     // The device now waits for its owner, for as long as that takes: it is up, and the watchdog guards it.
     notifyReady('first-boot setup on the screen');
-    const id = await runSetup(screen.ui, SETUP_WORDS);
-    startupStep('saving the identity');
-    writeIdentity(configured.dataDir, id);
-    config = withIdentity(configured);
-    screen.ui.setChrome({ deviceName: id.name, ownerWord: id.ownerWord, insecure: config.device.simulated });
-    screen.showHome();
+    const id = await runSetup(screen.ui, SETUP_WORDS, signal ? { signal } : {});
+    if (id) {
+      startupStep('saving the identity');
+      writeIdentity(configured.dataDir, id);
+      config = withIdentity(configured);
+      screen.ui.setChrome({ deviceName: id.name, ownerWord: id.ownerWord, insecure: config.device.simulated });
+      screen.showHome();
+    }
   }
   return {
     confirmer: screen.confirmer,

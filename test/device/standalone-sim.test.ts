@@ -3,7 +3,7 @@
  * display.simPagePort is set, and a hold posted to the page's input approves a request made over the link.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -30,6 +30,8 @@ interface RunningDevice {
   stderr(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a device that did not stop). */
+  kill(): void;
 }
 
 /** Write a simulated device's config into the pair's root and run `onepad device --sim` on it. */
@@ -67,6 +69,7 @@ async function startDevice(p: Pair, file: string, device: Record<string, unknown
       child.kill('SIGTERM');
       return exited;
     },
+    kill: () => child.kill('SIGKILL'),
   };
 }
 
@@ -212,4 +215,32 @@ describe('onepad device --sim with its screen on a page', () => {
       expect(await dev.stop()).toBe(0);
     }
   }, 180_000);
+
+  it('SIGTERM during first-boot setup stops it at once: exit 0, nothing saved', async () => {
+    pair = makePair(8192);
+    const dev = await startDevice(pair, 'fresh.json', { name: 'new' });
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const l = await fetch(`${dev.page}/api/new/layout`).then(
+        (r) => r.json() as Promise<{ screen?: string } | null>,
+        () => null,
+      );
+      if (l?.screen === 'setup') break;
+      if (Date.now() > until) throw new Error(`no setup screen: ${dev.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // It stops because it listens (the setup would otherwise wait for its owner forever).
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      dev.stop(),
+      new Promise<'still running'>((r) => {
+        timer = setTimeout(() => r('still running'), 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (code === 'still running') dev.kill();
+    expect(code).toBe(0);
+    expect(existsSync(join(pair.dirA, 'identity.json'))).toBe(false);
+    expect(dev.stderr()).not.toMatch(/Error/);
+  }, 90_000);
 });

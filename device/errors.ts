@@ -95,6 +95,10 @@ export const ERRORS = {
   PAIRING_TIMEOUT: { status: 408, message: 'the pairing did not complete in time' },
   PAIRING_PEER_DENIED: { status: 403, message: "the peer's user denied the pairing" },
   COMMITMENT_MISMATCH: { status: 409, message: 'the peer revealed bytes different from its commitment' },
+  PAIRING_PAD_DEGENERATE: {
+    status: 409,
+    message: "the two devices' contributions cancel out: the pad would hold zeros (equal entropy on both)",
+  },
   FINGERPRINT_MISMATCH: { status: 409, message: 'the two devices computed different pad fingerprints' },
   PAIRING_NO_LINK: { status: 503, message: 'the pairing interface has no usable link' },
   PAIRING_MODE_FAILED: { status: 503, message: 'pairing mode could not be requested from the system' },

@@ -107,6 +107,29 @@ export function containsZeroBlock(bytes: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * True when one of the whole {@link ZERO_BLOCK}-byte blocks at offsets 0, 16, 32, … of `bytes` is all zero (a
+ * trailing part block is not looked at). Cheaper than {@link containsZeroBlock} (a word at a time), for checking
+ * freshly made pad bytes in bulk: where two contributions cancel out (equal entropy on both devices), every block
+ * is zero. Random bytes hold a zero block with probability below (length / 16) · 2^-128.
+ */
+export function containsAlignedZeroBlock(bytes: Uint8Array): boolean {
+  const blocks = bytes.length >>> 4;
+  if (bytes.byteOffset % 4 === 0) {
+    const w = new Uint32Array(bytes.buffer, bytes.byteOffset, blocks * 4);
+    for (let i = 0; i < w.length; i += 4) {
+      if (((w[i] as number) | (w[i + 1] as number) | (w[i + 2] as number) | (w[i + 3] as number)) === 0) return true;
+    }
+    return false;
+  }
+  for (let b = 0; b < blocks; b++) {
+    let or = 0;
+    for (let i = b * ZERO_BLOCK; i < (b + 1) * ZERO_BLOCK; i++) or |= bytes[i] as number;
+    if (or === 0) return true;
+  }
+  return false;
+}
+
 /** Overwrite [start, end) with zeros. Does not sync: call {@link syncData} once after a batch. */
 export function overwriteRange(fd: number, start: number, end: number): void {
   let pos = start;

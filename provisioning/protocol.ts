@@ -134,7 +134,8 @@ const PEER_SIDE = new Set(['PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']);
  * Run one side of the pairing protocol to completion.
  *
  * @throws OnepadError PAIRING_PROTOCOL, PAIRING_PEER_LOST, PAIRING_PEER_ABORTED, PAIRING_TIMEOUT,
- *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, FINGERPRINT_MISMATCH, CONTACT_EXISTS, POOL_INSUFFICIENT,
+ *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, PAIRING_PAD_DEGENERATE, FINGERPRINT_MISMATCH, CONTACT_EXISTS,
+ *   POOL_INSUFFICIENT,
  *   STORAGE_FULL (the pad would not fit the free space, less the reserve)
  */
 export async function runPairing(deps: PairingDeps): Promise<PairingResult> {

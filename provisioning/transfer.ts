@@ -11,7 +11,7 @@
  */
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { OnepadError } from '../device/errors.js';
-import type { PadFileWriter } from '../device/pad-file.js';
+import { containsAlignedZeroBlock, type PadFileWriter } from '../device/pad-file.js';
 import type { Side } from '../device/wire.js';
 import type { FrameConnection } from './connection.js';
 import { CommitmentHash, type Transcript } from './fingerprint.js';
@@ -108,8 +108,8 @@ export function xorInto(a: Uint8Array, b: Uint8Array): void {
  * Exchange every chunk of the pad with the peer and write the pad file (not finished: the caller finishes it).
  *
  * @returns whether any of this side's bytes came from an insecure source
- * @throws OnepadError COMMITMENT_MISMATCH, PAIRING_PROTOCOL, PAIRING_PEER_LOST, PAIRING_PEER_ABORTED,
- *   PAIRING_TIMEOUT, POOL_INSUFFICIENT, STORAGE_FAILED
+ * @throws OnepadError COMMITMENT_MISMATCH, PAIRING_PAD_DEGENERATE, PAIRING_PROTOCOL, PAIRING_PEER_LOST,
+ *   PAIRING_PEER_ABORTED, PAIRING_TIMEOUT, POOL_INSUFFICIENT, STORAGE_FAILED
  */
 export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boolean }> {
   const { conn, size, chunk, side } = d;
@@ -238,6 +238,12 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
         }
         const o = own.get(i) as OwnChunk;
         xorInto(theirs, o.bytes); // now pad bytes
+        if (containsAlignedZeroBlock(theirs)) {
+          // The two contributions cancel out (both devices drew equal bytes: equal seeds, one stream copied to
+          // both): the pad would hold zeros, which the engine refuses as burned. Stop here rather than make it.
+          f.payload.fill(0);
+          throw new OnepadError('PAIRING_PAD_DEGENERATE', { chunk: i });
+        }
         o.used = true;
         release(i, o);
         if (side === 'A') d.transcript.addChunk(o.commit, theirCommit);

@@ -6,7 +6,7 @@ import { padFilePath } from '../../device/pad-file.js';
 import { FrameConnection } from '../../provisioning/connection.js';
 import { commitment } from '../../provisioning/fingerprint.js';
 import { encodeFrame, FRAME, jsonFrame, parseJson } from '../../provisioning/frames.js';
-import { type PairingResult, runPairing } from '../../provisioning/protocol.js';
+import { type PadSource, type PairingResult, runPairing } from '../../provisioning/protocol.js';
 import { ScriptedConfirmer } from '../helpers/engine-fixture.js';
 import {
   depsFor,
@@ -180,6 +180,62 @@ describe('pairing protocol over loopback', () => {
     expect(alice.ledger.pads()).toEqual([]);
     expect(padFiles(alice)).toEqual([]);
     cheat.close();
+  });
+
+  it('equal contributions (equal seeds on both devices) make no pad: PAIRING_PAD_DEGENERATE, nothing kept', async () => {
+    const [s1, s2] = await socketPair();
+    const [ra, rb] = await Promise.all([
+      settle(
+        runPairing(depsFor(alice, 'initiator', 'alice', s1, new SeededSource('same', 100_000), new ScriptedApprover())),
+      ),
+      settle(
+        runPairing(depsFor(bob, 'responder', 'bob', s2, new SeededSource('same', 100_000), new ScriptedApprover())),
+      ),
+    ]);
+    // Each side finds it on its own; the slower one may hear the other's abort first.
+    expect([ra, rb]).toContainEqual({ code: 'PAIRING_PAD_DEGENERATE' });
+    for (const r of [ra, rb]) {
+      expect(['PAIRING_PAD_DEGENERATE', 'PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']).toContain(
+        (r as { code: string }).code,
+      );
+    }
+    for (const s of [alice, bob]) {
+      expect(s.ledger.pads()).toEqual([]);
+      expect(padFiles(s)).toEqual([]);
+    }
+  });
+
+  it('one 16-byte block that cancels out, deep in a later chunk, is caught too; a 15-byte one is not a false alarm', async () => {
+    // Both sources put the same 16 bytes at the same place of their stream: chunk 3 (4096-byte chunks), 48 bytes in.
+    const planted = (seed: string, length: number): PadSource => {
+      const inner = new SeededSource(seed, 100_000);
+      return {
+        available: () => inner.available(),
+        take(n) {
+          const at = inner.consumed;
+          const got = inner.take(n);
+          for (let i = 0; i < length; i++) {
+            const pos = 3 * 4096 + 48 + i - at;
+            if (pos >= 0 && pos < n) got.bytes[pos] = 0xa5;
+          }
+          return got;
+        },
+      };
+    };
+    const run = async (length: number) => {
+      const [s1, s2] = await socketPair();
+      return Promise.all([
+        settle(runPairing(depsFor(alice, 'initiator', 'alice', s1, planted('a', length), new ScriptedApprover()))),
+        settle(runPairing(depsFor(bob, 'responder', 'bob', s2, planted('b', length), new ScriptedApprover()))),
+      ]);
+    };
+    const caught = await run(16);
+    expect(caught).toContainEqual({ code: 'PAIRING_PAD_DEGENERATE' });
+    expect(alice.ledger.pads()).toEqual([]);
+    expect(padFiles(alice)).toEqual([]);
+    const [a, b] = await run(15);
+    expect((a as PairingResult).padId).toBeDefined();
+    expect((b as PairingResult).padId).toBe((a as PairingResult).padId);
   });
 
   it('different fingerprints abort: FINGERPRINT_MISMATCH', async () => {

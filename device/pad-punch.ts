@@ -18,7 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ByteRange } from './engine-types.js';
 
 /** How long burned ranges wait to be punched together. */
-export const PUNCH_INTERVAL_MS = 1000;
+export const PUNCH_INTERVAL_MS = 5000;
 
 /** Ranges waiting per file beyond this are dropped, oldest first (it is a hint; memory stays bounded). */
 const MAX_PENDING_PER_FILE = 4096;

@@ -20,7 +20,7 @@
  * inside one; only the wait for the user is asynchronous, and state is re-checked after it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Config } from './config/config.js';
@@ -52,6 +52,7 @@ import {
   readSegment,
   syncData,
 } from './pad-file.js';
+import { HolePuncher, type PunchStats } from './pad-punch.js';
 import { checkGap, classify, contains, otherSide } from './ranges.js';
 import {
   DEFAULT_SESSION_LIMITS,
@@ -180,6 +181,10 @@ export class DeviceEngine {
   readonly ledger: Ledger;
   private readonly deps: EngineDeps;
   private readonly fds = new Map<string, number>();
+  /** File-system block size of each open pad file (for the discard hints). */
+  private readonly blockSizes = new Map<string, number>();
+  /** Punches burned blocks out of the pad files in the background (device/pad-punch.ts). */
+  private readonly puncher = new HolePuncher();
   private readonly shutdown = new AbortController();
   private closed = false;
   private burning: Promise<void> | null = null;
@@ -704,6 +709,15 @@ export class DeviceEngine {
     await this.burning;
   }
 
+  /**
+   * Punch the whole blocks of burned ranges out of the pad files now, instead of at the next interval; resolves
+   * when those background runs ended (tests and the benchmark). See device/pad-punch.ts.
+   */
+  async discardBurned(): Promise<PunchStats> {
+    await this.puncher.flush();
+    return { ...this.puncher.stats };
+  }
+
   /** Received stream ranges of a pad, for inspection and tests. */
   received(padId: string): ByteRange[] {
     return this.ledger.received(padId);
@@ -719,6 +733,7 @@ export class DeviceEngine {
     this.flushSessionBurns();
     this.closed = true;
     this.shutdown.abort();
+    this.puncher.close();
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     this.ledger.close();
@@ -948,6 +963,7 @@ export class DeviceEngine {
     }
     for (const fd of fds) syncData(fd);
     for (const t of todo) for (const r of t.ranges) this.ledger.markBurned({ padId: t.padId, ...r });
+    for (const t of todo) this.discard(t.padId, t.ranges);
   }
 
   /** End a session: zero its chunk, forget it (keeping the reason), record it, tell the screen. */
@@ -1020,6 +1036,12 @@ export class DeviceEngine {
     for (const r of ranges) overwriteRange(fd, r.start, r.end);
     syncData(fd);
     for (const r of ranges) this.ledger.markBurned({ padId, ...r });
+    this.discard(padId, ranges);
+  }
+
+  /** Hand ranges that are burned and synced to the background hole puncher (a discard hint to the flash). */
+  private discard(padId: string, ranges: readonly ByteRange[]): void {
+    this.puncher.add(padFilePath(this.layout.pads, padId), this.blockSizes.get(padId) ?? 4096, ranges);
   }
 
   private fd(pad: PadRow): number {
@@ -1027,6 +1049,7 @@ export class DeviceEngine {
     if (fd === undefined) {
       fd = openPadFile(padFilePath(this.layout.pads, pad.padId), pad.size);
       this.fds.set(pad.padId, fd);
+      this.blockSizes.set(pad.padId, fstatSync(fd).blksize);
     }
     return fd;
   }
@@ -1052,6 +1075,7 @@ export class DeviceEngine {
     }
     for (const padId of touched) syncData(this.fds.get(padId) as number);
     for (const entry of queued) this.ledger.markBurned(entry);
+    for (const entry of queued) this.discard(entry.padId, [entry]);
     this.ledger.flushBurned();
 
     const known = new Set(this.ledger.pads().map((p) => p.padId));

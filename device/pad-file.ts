@@ -5,8 +5,10 @@
  * Burning makes the bytes unreadable through the file system: every later read of the file returns zeros.
  * It does not make them gone from the medium. An SD card or any flash behind a translation layer writes the
  * zeros to a fresh page and leaves the old page, with the pad bytes, until its own garbage collection erases it;
- * someone who reads the raw flash chips (not the block device) may find them. Only full-disk encryption with a
- * key that is itself destroyed, or destroying the card, closes that gap (docs/LEDGER.md).
+ * someone who reads the raw flash chips (not the block device) may find them. The engine punches burned blocks
+ * out of the file afterwards (device/pad-punch.ts), a discard hint the card may honour or ignore; wear levelling
+ * can keep old copies either way. Only full-disk encryption with a key that is itself destroyed, or destroying
+ * the card, closes that gap (docs/LEDGER.md).
  *
  * Because burned bytes read as zeros, {@link containsZeroBlock} lets the engine refuse to use bytes that were
  * already burned, whatever the ledger says.

@@ -41,6 +41,7 @@ const EVENT_TEXT: Partial<Record<string, string>> = {
   GAP: 'messages missing (gap)',
   EXHAUSTED: 'pad used up',
   LOW_PAD: 'pad running low',
+  PAD_BURNED: 'burned pad bytes refused',
   CRASH_RECOVERY: 'recovered after power loss',
   HRNG_HEALTH_FAILURE: 'HRNG failed its health test',
   HRNG_SOURCE_LOST: 'HRNG unplugged',
@@ -86,7 +87,7 @@ export function warningText(e: EventRecord): string | null {
 export function alarmFor(
   e: EventRecord,
   contactOf: (padId: string | null) => string | null,
-): { alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low'; detail: string[] } | null {
+): { alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low' | 'pad-burned'; detail: string[] } | null {
   const who = contactOf(e.padId);
   const from = who ? [`contact ${who}`] : [];
   switch (e.kind) {
@@ -103,6 +104,13 @@ export function alarmFor(
       };
     case 'REFLECTION':
       return { alarm: 'replay', detail: [...from, 'our own package sent back to us'] };
+    case 'PAD_BURNED':
+      // The ledger is behind the pad file (a restored backup, a lost flush): pad bytes about to be used were
+      // already burned. Nothing was sent or accepted, but the owner must know: pair again.
+      return {
+        alarm: 'pad-burned',
+        detail: [...from, `${e.detail.path === 'send' ? 'sending' : 'receiving'}, message ${e.detail.index ?? '?'}`],
+      };
     case 'LOW_PAD':
       return { alarm: 'pad-low', detail: [`${who ?? 'a contact'}: ${e.detail.remaining ?? '?'} bytes left`] };
     case 'HRNG_HEALTH_FAILURE':

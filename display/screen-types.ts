@@ -161,7 +161,7 @@ export type ScreenContent =
     }
   | {
       readonly id: 'alarm';
-      readonly alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low';
+      readonly alarm: 'hrng-failure' | 'forged' | 'replay' | 'pad-low' | 'pad-burned';
       /** Short non-secret facts: contact, counts, offsets. */
       readonly detail: readonly string[];
       readonly time: number;

@@ -20,6 +20,11 @@ const TEXT: Record<AlarmState['alarm'], { title: string; short: string; body: st
     short: 'REPLAY',
     body: 'A package for pad already received arrived again. It was discarded.',
   },
+  'pad-burned': {
+    title: 'PAD ALREADY USED',
+    short: 'PAD USED',
+    body: 'Pad bytes about to be used were already burned. Nothing was sent or accepted. Pair again.',
+  },
   'pad-low': {
     title: 'PAD NEARLY USED UP',
     short: 'PAD LOW',
@@ -27,7 +32,7 @@ const TEXT: Record<AlarmState['alarm'], { title: string; short: string; body: st
   },
 };
 
-/** alarm: HRNG failure, forged or replayed package, pad nearly exhausted; one OK button. */
+/** alarm: HRNG failure, forged or replayed package, burned pad bytes refused, pad nearly exhausted; one OK button. */
 export function drawAlarm(p: Painter, s: AlarmState): void {
   const l = p.layout;
   const c = contentBox(l);

@@ -2,8 +2,12 @@
  * The composed device screen with the real engine: a package waits for the user on the simulated screen, and only
  * a hold on Approve lets it through; Deny refuses it; pairing asks on the compare screen; home lists the contacts.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceEngine } from '../../device/engine.js';
+import { sideAreas } from '../../device/layout.js';
+import { padFilePath } from '../../device/pad-file.js';
 import { ManualClock } from '../../display/clock.js';
 import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen.js';
 import { makePair, type Pair, text, utf8 } from '../helpers/engine-fixture.js';
@@ -134,6 +138,26 @@ describe('the device screen, composed with the engine', () => {
     expect(t.layout().screen).toBe('confirm-encrypt');
     t.tap('deny');
     await expect(p).rejects.toMatchObject({ code: 'DENIED' });
+  });
+
+  it('burned pad bytes refused (PAD_BURNED) raise their own alarm on the device, naming the contact', async () => {
+    const t = await setup();
+    const b = pair!.openB();
+    const m = await b.package('alice', utf8('genuine, but alice reads burned bytes for it'));
+    // alice's pad file holds zeros where bob's key slot 0 is (her ledger fell behind, as a restored backup does).
+    const key = sideAreas(t.engine.pads()[0]!, 'B').keys;
+    const fd = openSync(padFilePath(join(pair!.dirA, 'pads'), pair!.padId), 'r+');
+    writeSync(fd, new Uint8Array(32), 0, 32, key.start);
+    closeSync(fd);
+    await expect(t.engine.unpackage(m.package)).rejects.toMatchObject({ code: 'PAD_BURNED' });
+    t.clock.advance(1000);
+    expect(t.layout().screen).toBe('alarm');
+    expect(t.texts()).toContain('PAD ALREADY USED');
+    expect(t.texts()).toContain('contact bob');
+    expect(t.texts()).toContain('receiving, message 0');
+    t.tap('dismiss');
+    expect(t.layout().screen).toBe('home');
+    expect(t.texts()).toContain('burned pad bytes refused');
   });
 
   it('a forged-package alarm raised while a send waits is shown once the send is decided, not lost', async () => {

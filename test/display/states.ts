@@ -140,6 +140,10 @@ export const FIXTURES: readonly Fixture[] = [
     content: { id: 'alarm', alarm: 'forged', detail: ['contact bob', 'offset 40960, length 212'], time: NOW },
   },
   { name: 'alarm.replay', content: { id: 'alarm', alarm: 'replay', detail: ['contact bob'], time: NOW } },
+  {
+    name: 'alarm.pad-burned',
+    content: { id: 'alarm', alarm: 'pad-burned', detail: ['contact bob', 'sending, message 41'], time: NOW },
+  },
   { name: 'alarm.pad-low', content: { id: 'alarm', alarm: 'pad-low', detail: ['alice: 40 KiB left'], time: NOW } },
   { name: 'pairing-start', content: { id: 'pairing-start', poolBytes: 16_777_216 } },
   { name: 'setup.name', content: { id: 'setup', step: 'name', value: 'pad-otter' } },

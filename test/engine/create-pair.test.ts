@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../device/config/config.js';
 import { DeviceEngine } from '../../device/engine.js';
+import { inspectDataDir } from '../../device/inspect.js';
 import { Ledger } from '../../device/ledger/ledger.js';
 import { listBurning } from '../../device/pad-burner.js';
 import { padFilePath } from '../../device/pad-file.js';
@@ -147,6 +148,47 @@ describe('create-pair', () => {
       expect(padsOf(d)).toEqual([]);
     }
   }, 400_000);
+
+  it('an engine or a listing opened while create-pair writes gets DATA_DIR_BUSY and leaves the install alone', async () => {
+    // Issue 11: start-up recovery of a second opener used to abandon a pad install still being written.
+    const run = startCli(['pad', 'create-pair', '--a', a, '--b', b, '--size', `${256 * MIB}`, '--seed', 'busy']);
+    await until(() => /create-pair: \d/.test(run.out()));
+    // Stopped mid-write, so the openers below certainly meet the install in progress, however loaded the machine.
+    run.child.kill('SIGSTOP');
+    try {
+      for (const d of [a, b]) {
+        const tmp = padsOf(d).filter((f) => f.endsWith('.tmp'));
+        expect(tmp).toHaveLength(1);
+        const size = statSync(join(d, 'pads', tmp[0] as string)).size;
+        const config = parseConfig({ dataDir: d, device: { simulated: true } });
+        expect(() => DeviceEngine.open({ config, confirmer: new ScriptedConfirmer() })).toThrow(
+          expect.objectContaining({ code: 'DATA_DIR_BUSY' }),
+        );
+        await expect(inspectDataDir(config, (v) => v.pads())).rejects.toMatchObject({ code: 'DATA_DIR_BUSY' });
+        expect(padsOf(d).filter((f) => f.endsWith('.tmp'))).toEqual(tmp);
+        expect(statSync(join(d, 'pads', tmp[0] as string)).size).toBe(size);
+      }
+    } finally {
+      run.child.kill('SIGCONT');
+    }
+    expect(await run.done).toBe(0);
+    const open = (d: string) =>
+      DeviceEngine.open({
+        config: parseConfig({ dataDir: d, device: { simulated: true } }),
+        confirmer: new ScriptedConfirmer(),
+      });
+    const ea = open(a);
+    const eb = open(b);
+    try {
+      const m = await ea.package('bob', new TextEncoder().encode('the install survived'));
+      expect(new TextDecoder().decode((await eb.unpackage(m.package)).plaintext ?? new Uint8Array())).toBe(
+        'the install survived',
+      );
+    } finally {
+      ea.close();
+      eb.close();
+    }
+  }, 180_000);
 
   it('SIGKILL mid-write: no pad in either ledger; opening either dir leaves nothing usable and burns the rest', async () => {
     const run = startCli(['pad', 'create-pair', '--a', a, '--b', b, '--size', `${400 * MIB}`, '--seed', 'kill']);

@@ -171,6 +171,9 @@ export function build(deps: RpcDeps): RpcServer {
   answerExpectations(app.server);
 
   app.server.maxConnections = config.link.maxConnections;
+  // Node keeps only the first 2,000 header lines by default and drops the rest silently: an Origin or a second
+  // Host after 2,000 others would never be seen. No count limit; the 16 KiB header size limit bounds them.
+  app.server.maxHeadersCount = 0;
   app.server.on('connection', (socket) => {
     // Not the peer: drop before a byte is parsed. The onRequest hook below answers the same for inject().
     if (!isPeer(socket.remoteAddress)) socket.destroy();
@@ -185,11 +188,16 @@ export function build(deps: RpcDeps): RpcServer {
   app.addHook('onRequest', async (request, reply) => {
     if (!isPeer(request.socket.remoteAddress)) return sendError(reply, new OnepadError('PEER_REFUSED'));
     // Not the laptop's own software: a web page (DNS rebinding, a form) or a request naming another host.
-    const web = webRefusal(request.raw.url, request.headers, {
-      // Bound to a wildcard (simulated only): the address the client connected to.
-      address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
-      port: request.socket.localPort ?? config.link.port,
-    });
+    const web = webRefusal(
+      request.raw.url,
+      request.headers,
+      {
+        // Bound to a wildcard (simulated only): the address the client connected to.
+        address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
+        port: request.socket.localPort ?? config.link.port,
+      },
+      request.raw.rawHeaders,
+    );
     if (web) return sendError(reply, web);
     if (queue.isClosed) return sendError(reply, new OnepadError('SHUTTING_DOWN'));
     return undefined;

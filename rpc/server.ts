@@ -4,6 +4,7 @@
  * {@link listen} binds it to the link address.
  */
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../device/config/config.js';
 import type { SessionView } from '../device/confirm.js';
@@ -329,7 +330,8 @@ export function build(deps: RpcDeps): RpcServer {
  * @param opts.port - override `link.port` (tests pass 0 for any free port)
  * @returns the bound address and port
  * @throws OnepadError LINK_ADDRESS_REFUSED when the address is not one unicast host address (rpc/link-address.ts:
- *   a wildcard is allowed only on a simulated device; mapped, multicast, broadcast forms never)
+ *   a wildcard is allowed only on a simulated device; mapped, multicast, broadcast forms never, nor the broadcast
+ *   or network address of a subnet configured on the machine now)
  */
 export async function listen(
   app: FastifyInstance,
@@ -337,7 +339,13 @@ export async function listen(
   opts: { simulated: boolean; port?: number },
 ): Promise<{ address: string; port: number }> {
   const host = link.address;
-  checkLinkAddress(host, opts.simulated);
+  checkLinkAddress(
+    host,
+    opts.simulated,
+    Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i !== undefined),
+  );
   await app.listen({ host, port: opts.port ?? link.port, listenTextResolver: () => 'listening on the link' });
   const addr = app.server.address();
   if (addr === null || typeof addr === 'string') throw new OnepadError('INTERNAL');

@@ -3,16 +3,22 @@
  * opening many connections that trickle their headers a byte at a time, just often enough never to be idle, or
  * send their headers and then trickle the body. Trickling buys nothing: the header and request timeouts count
  * from the start of the request, so every connection is answered REQUEST_TIMEOUT and closed on time; the source
- * never holds more than its share of connections; two honest users beside it are served all along.
+ * never holds more than its share of connections; two honest users beside it are served all along. And a
+ * raw-socket fuzz of framing mutations of a send: every answer is a registry answer, and the shared client-error
+ * handler adds no listener however often Node reports errors (no MaxListenersExceededWarning).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHonest } from '../../bench/relay-load.js';
+import { newRelayToken } from '../../client/relay-client.js';
 import { parseRelayConfig } from '../../client/relay-config.js';
 import { type RelayService, startRelay } from '../../client/relay-service.js';
+import { ERRORS } from '../../device/errors.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
 let dir: string;
 let service: RelayService;
@@ -111,4 +117,47 @@ describe('slow connections from one source', () => {
       expect(Object.keys(h?.fetches ?? {})).toEqual(['ok']);
     }
   }, 40_000);
+});
+
+describe('a raw-socket fuzz of framing mutations', () => {
+  it('gets registry answers only, and no MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const body = JSON.stringify({ from: 'fuzz', to: 'bob', package: Buffer.alloc(80, 1).toString('base64') });
+    const valid =
+      `POST /messages HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${newRelayToken()}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    const statuses = new Set([100, 200, ...Object.values(ERRORS).map((e) => e.status)]);
+    const mutation = fc.oneof(
+      fc
+        .tuple(fc.nat({ max: valid.length }), fc.string({ maxLength: 8 }))
+        .map(([i, x]) => valid.slice(0, i) + x + valid.slice(i)),
+      fc
+        .tuple(fc.nat({ max: valid.length }), fc.nat({ max: 8 }))
+        .map(([i, n]) => valid.slice(0, i) + valid.slice(i + n)),
+      fc.integer({ min: 2, max: 20 }).map((n) => valid.replace('Connection: close\r\n', '').repeat(n)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(mutation, async (m) => {
+          const a = await rawRequest(service.port, Buffer.from(m, 'latin1'), { host: '127.0.0.1', timeoutMs: 4000 });
+          if (a.status === 0) return;
+          for (const line of a.raw.match(/HTTP\/1\.1 \d{3}[^\r]*/g) ?? []) {
+            expect(statuses.has(Number(line.slice(9, 12))), line).toBe(true);
+          }
+          if (a.status >= 400) {
+            const code = (a.json as { error?: { code?: string } } | undefined)?.error?.code;
+            expect(code !== undefined && Object.hasOwn(ERRORS, code), a.raw.slice(0, 200)).toBe(true);
+          }
+        }),
+        { numRuns: 200, seed: 1448 },
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  }, 120_000);
 });

@@ -3,18 +3,29 @@
  * /64s of its /48 (one site: `perSource.siteFactor` times each per-source limit, in all). A /48 is what one
  * customer is given, so without the site an abuser holding one would have 65,536 sources' shares: every name at
  * once, any recipient's whole queue from ten /64s, the whole store from fifty. Another site is unaffected.
- * Connections by fake sockets (limitConnectionsPerSource); the rest through inject with the source address set.
+ * Connections by fake sockets (limitConnectionsPerSource); the rest through inject with the source address set;
+ * then on real sockets across two network namespaces, the abuser's holding a local route for its whole /48 so it
+ * can take any address of it (test/client/rotation-child.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newRelayToken } from '../../client/relay-client.js';
 import { limitConnectionsPerSource, sourceKeys } from '../../client/relay-sources.js';
 import { RelayStore } from '../../client/relay-store.js';
+import {
+  addNamespaces,
+  canUseNetns,
+  deleteNamespaces,
+  ip,
+  removeLeftoverNamespaces,
+  spawnInNs,
+} from '../helpers/netns.js';
 import { auth, makeRelay, pkg, type TestRelay, tokens } from './helpers.js';
 
 let relay: TestRelay;
@@ -217,4 +228,81 @@ describe('store schema 2 → 3', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+const PREFIX = 'onepad-rot';
+const tag = `${PREFIX}${process.pid}`;
+
+describe.skipIf(!canUseNetns)('an abuser taking any address of its /48, across network namespaces', () => {
+  const relayNs = `${tag}-r`;
+  const abuserNs = `${tag}-a`;
+  const veth = `rot${process.pid % 100000}`;
+  beforeAll(() => {
+    removeLeftoverNamespaces(PREFIX);
+    addNamespaces(relayNs, abuserNs);
+    ip('link', 'add', `${veth}r`, 'netns', relayNs, 'type', 'veth', 'peer', 'name', `${veth}a`, 'netns', abuserNs);
+    ip('-n', relayNs, '-6', 'addr', 'add', '2001:db8:1::1/64', 'dev', `${veth}r`, 'nodad');
+    ip('-n', abuserNs, '-6', 'addr', 'add', '2001:db8:1::2/64', 'dev', `${veth}a`, 'nodad');
+    ip('-n', relayNs, 'link', 'set', `${veth}r`, 'up');
+    ip('-n', abuserNs, 'link', 'set', `${veth}a`, 'up');
+    // Binding an address that is only routed locally (not configured) is allowed in this namespace only.
+    execFileSync('ip', ['netns', 'exec', abuserNs, 'sysctl', '-q', '-w', 'net.ipv6.ip_nonlocal_bind=1']);
+    for (const site of ['2001:db8:77::/48', '2001:db8:99::/48']) {
+      // Any address of the site is the abuser's own (AnyIP), and the relay routes the site back to it.
+      ip('-n', abuserNs, '-6', 'route', 'add', 'local', site, 'dev', 'lo');
+      ip('-n', relayNs, '-6', 'route', 'add', site, 'via', '2001:db8:1::2');
+    }
+  });
+  afterAll(() => {
+    deleteNamespaces(relayNs, abuserNs);
+  });
+
+  it('names and connections from 40 /64s of one site are held to the site; another site registers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onepad-relay-rot-'));
+    const cfg = {
+      address: '2001:db8:1::1',
+      port: 4848,
+      dbPath: join(dir, 'r.db'),
+      logLevel: 'silent',
+      headersTimeoutMs: 30_000,
+      requestTimeoutMs: 30_000,
+      perSource: { maxConnections: 8, names: { burst: 5, perHour: 10 }, siteFactor: 4 },
+    };
+    writeFileSync(join(dir, 'cfg.json'), JSON.stringify(cfg));
+    const relay = spawnInNs(relayNs, 'bench/relay-load.ts', ['relay', JSON.stringify(cfg)], 90_000);
+    try {
+      const until = Date.now() + 30_000;
+      while (!relay.output().includes('ready')) {
+        if (Date.now() > until) throw new Error('relay did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const abuser = spawnInNs(abuserNs, 'test/client/rotation-child.ts', [
+        JSON.stringify({ url: 'http://[2001:db8:1::1]:4848', site: '2001:db8:77', other: '2001:db8:99', prefixes: 40 }),
+      ]);
+      const out = await abuser.done;
+      expect(out.code, out.stderr).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').pop() as string) as {
+        names: Record<string, number>;
+        open: number;
+        honest: string;
+      };
+      relay.child.kill('SIGTERM');
+      const end = await relay.done;
+      const stats = JSON.parse(end.stdout.trim().split('\n').pop() as string) as {
+        peakConnectionsPerSource: number;
+        peakConnectionsPerSite: number;
+      };
+      // 40 /64s x 3 new names: the site's 4 x 5 registered, the rest refused for the site.
+      expect(r.names).toEqual({ ok: 20, 'RELAY_RATE_LIMITED:site-names': 100 });
+      // 40 slow connections from 40 /64s: the site's 4 x 8 held, the rest closed at once.
+      expect(r.open).toBe(32);
+      expect(stats.peakConnectionsPerSite).toBe(32);
+      expect(stats.peakConnectionsPerSource).toBeLessThanOrEqual(8);
+      expect(r.honest).toBe('ok');
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.done;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

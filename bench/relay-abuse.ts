@@ -2,9 +2,10 @@
  * Relay abuse benchmark (`npm run bench -- --only=relay-abuse`): one abusive source against four honest users,
  * side by side on one relay configuration without per-source limits (and the old 10 s / 30 s timeouts) and with
  * the shipped ones. The abuser first floods (new names, large packages into one honest user's queue) and then
- * holds as many connections open as it can (slowloris); the honest users keep chatting, and one more joins while
- * the abuse goes on. On loopback each client has its own source address (127.0.0.x); as root, the same load runs
- * again across network namespaces (one per client, the relay in its own).
+ * holds as many connections open as it can (slowloris); the honest users keep chatting (on connections they
+ * already hold), and one more joins 1 s into the slowloris phase, on a new connection. On loopback each client
+ * has its own source address (127.0.0.x); as root, the same load runs again across network namespaces (one per
+ * client, the relay in its own).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import type { Reporter } from './report.js';
 
 const DURATION_MS = 8000;
 const FLOOD_MS = 3000;
+/** A new user joins 1 s into the slowloris phase (a new connection, when the abuser holds all it can). */
+const LATE_MS = FLOOD_MS + 1000;
 const BASE = { maxNames: 200, logLevel: 'silent' } as const;
 /** The relay as it was: no per-source limits, the old timeouts. */
 const OFF = {
@@ -79,7 +82,7 @@ async function loopbackRun(config: Record<string, unknown>): Promise<Run> {
         peer: 'h1',
         durationMs: DURATION_MS,
         intervalMs: 150,
-        delayMs: 2000,
+        delayMs: LATE_MS,
       }),
       ...RING.map((name, i) =>
         runHonest({
@@ -146,7 +149,7 @@ async function netnsRun(config: Record<string, unknown>): Promise<Run> {
             goFile,
             durationMs: DURATION_MS,
             intervalMs: 150,
-            delayMs: 2000,
+            delayMs: LATE_MS,
           }),
         ],
         120_000,
@@ -220,11 +223,11 @@ function report(r: Reporter, where: string, off: Run, on: Run): void {
   }
   r.figure({
     bench: b,
-    name: `${where}: a user joining during the abuse, sends ok, limits on`,
+    name: `${where}: a user joining during the slowloris, sends ok, limits on`,
     value: okShare(on.late.sends) * 100,
     unit: '%',
     baseline: { name: 'limits off', value: okShare(off.late.sends) * 100, unit: '%' },
-    note: `off: ${JSON.stringify(off.late.sends)}`,
+    note: `on: ${JSON.stringify(on.late.sends)} off: ${JSON.stringify(off.late.sends)}`,
   });
   r.figure({
     bench: b,

@@ -311,7 +311,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const relay = await startRelay({ config: parseRelayConfig(opts) });
     process.stdout.write(`${JSON.stringify({ ready: relay.port })}\n`);
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
-    const stats = { peakConnectionsPerSource: relay.server.sourceConnections.peak(), waiting: relay.store.count() };
+    const stats = {
+      peakConnectionsPerSource: relay.server.sourceConnections.peak(),
+      peakConnectionsPerSite: relay.server.sourceConnections.sitePeak(),
+      waiting: relay.store.count(),
+    };
     await relay.stop();
     process.stdout.write(`${JSON.stringify(stats)}\n`);
   } else {

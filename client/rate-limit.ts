@@ -69,3 +69,39 @@ export class RateLimiter {
     return this.buckets.size;
   }
 }
+
+/**
+ * A token bucket per source and one per IPv6 site (`siteFactor` times the rate and burst), taken together: a
+ * request is allowed only when both have room, and then both pay.
+ */
+export class SourceRateLimiter {
+  private readonly source: RateLimiter;
+  private readonly site: RateLimiter;
+
+  constructor(rate: RateConfig, siteFactor: number, maxKeys = 100_000) {
+    this.source = new RateLimiter(rate, maxKeys);
+    this.site = new RateLimiter({ burst: rate.burst * siteFactor, perMinute: rate.perMinute * siteFactor }, maxKeys);
+  }
+
+  /** The milliseconds until `cost` fits for `keys` (0: now), taking nothing; `site` when the site is the limit. */
+  peek(keys: { source: string; site?: string }, now: number, cost = 1): { wait: number; site: boolean } {
+    const own = this.source.peek(keys.source, now, cost);
+    const site = keys.site === undefined ? 0 : this.site.peek(keys.site, now, cost);
+    return { wait: Math.max(own, site), site: site > own };
+  }
+
+  /** Take `cost` for the source and its site when both have room; nothing is taken when either refuses. */
+  take(keys: { source: string; site?: string }, now: number, cost = 1): { wait: number; site: boolean } {
+    const p = this.peek(keys, now, cost);
+    if (p.wait > 0) return p;
+    const own = this.source.take(keys.source, now, cost);
+    if (own > 0) return { wait: own, site: false };
+    if (keys.site !== undefined) this.site.take(keys.site, now, cost);
+    return p;
+  }
+
+  prune(now: number): void {
+    this.source.prune(now);
+    this.site.prune(now);
+  }
+}

@@ -16,8 +16,8 @@ export interface RateConfig {
 }
 
 /**
- * Limits per source address (an IPv6 source counts by its /64, which one host can fill with addresses at will).
- * Honest users on one address (a NAT) share them.
+ * Limits per source address (an IPv6 source counts by its /64, which one host can fill with addresses at will,
+ * and its /48 site by `siteFactor` times each limit). Honest users on one address (a NAT) share them.
  */
 export interface PerSourceConfig {
   /** Simultaneous connections from one source; more are closed at once. */
@@ -34,6 +34,11 @@ export interface PerSourceConfig {
   readonly maxWaitingBytes: number;
   /** Messages from one source waiting for any one recipient (its share of `maxWaitingPerRecipient`). */
   readonly maxWaitingPerRecipient: number;
+  /**
+   * An IPv6 site (the /48 around a source's /64) holds at most this many times each limit above, however many of
+   * its 65,536 /64s it uses.
+   */
+  readonly siteFactor: number;
 }
 
 /** Everything the relay is told. */
@@ -132,6 +137,7 @@ export const relayConfigSchema = {
         maxWaiting: { type: 'integer', minimum: 1, maximum: 10000000, default: 2000 },
         maxWaitingBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 134217728 },
         maxWaitingPerRecipient: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+        siteFactor: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
       },
       additionalProperties: false,
       default: {},

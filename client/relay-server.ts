@@ -14,7 +14,7 @@ import { answerExpectations, clientErrorHandler } from '../rpc/http-guards.js';
 import { installStrictJson } from '../rpc/json-body.js';
 import { bestEffortLog } from '../rpc/log-stream.js';
 import { STRICT_FASTIFY_OPTIONS } from '../rpc/strict-options.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, SourceRateLimiter } from './rate-limit.js';
 import type { RelayConfig } from './relay-config.js';
 import {
   type AckRequest,
@@ -26,7 +26,7 @@ import {
   type SendResponse,
   TOKEN_PATTERN,
 } from './relay-protocol.js';
-import { limitConnectionsPerSource, type SourceConnections, SourceTagger, sourceKey } from './relay-sources.js';
+import { limitConnectionsPerSource, type SourceConnections, SourceTagger, sourceKeys } from './relay-sources.js';
 import type { RelayStore } from './relay-store.js';
 
 /** What {@link buildRelay} needs. */
@@ -61,7 +61,8 @@ function bearer(request: FastifyRequest): string | null {
  * Build the relay (not listening). A sweep of expired messages runs every `sweepIntervalMs` while it is open.
  *
  * Limits per name (`rate`) and per source address (`perSource`: connections, new names, sends, bytes, and its
- * share of what waits, in all and for each recipient) keep one client from shutting others out.
+ * share of what waits, in all and for each recipient; an IPv6 source by its /64 and its /48 site) keep one client
+ * from shutting others out.
  */
 export function buildRelay(deps: RelayDeps): RelayServer {
   const { config, store } = deps;
@@ -70,9 +71,10 @@ export function buildRelay(deps: RelayDeps): RelayServer {
   const schemas = relayRouteSchemas({ maxPackageBase64, maxFetch: config.maxFetch });
   const limiter = new RateLimiter(config.rate, config.maxNames);
   const per = config.perSource;
-  const sourceNames = new RateLimiter({ burst: per.names.burst, perMinute: per.names.perHour / 60 });
-  const sourceSends = new RateLimiter(per.sends);
-  const sourceBytes = new RateLimiter(per.bytes);
+  const f = per.siteFactor;
+  const sourceNames = new SourceRateLimiter({ burst: per.names.burst, perMinute: per.names.perHour / 60 }, f);
+  const sourceSends = new SourceRateLimiter(per.sends, f);
+  const sourceBytes = new SourceRateLimiter(per.bytes, f);
   const tagger = new SourceTagger();
 
   const app = Fastify({
@@ -107,7 +109,7 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     clientErrorHandler: clientErrorHandler(),
   });
   app.server.maxConnections = config.maxConnections;
-  app.decorate('sourceConnections', limitConnectionsPerSource(app.server, per.maxConnections));
+  app.decorate('sourceConnections', limitConnectionsPerSource(app.server, per.maxConnections, per.maxConnections * f));
   answerExpectations(app.server);
   app.removeContentTypeParser('text/plain');
   installStrictJson(app);
@@ -131,8 +133,10 @@ export function buildRelay(deps: RelayDeps): RelayServer {
   // A source out of sends is refused before its body is read: a flood costs the relay no parsing.
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST' || !request.url.startsWith('/messages')) return;
-    const wait = sourceSends.peek(sourceKey(request.socket.remoteAddress), now());
-    if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'source', retryAfterMs: wait });
+    const w = sourceSends.peek(sourceKeys(request.socket.remoteAddress), now());
+    if (w.wait > 0) {
+      throw new OnepadError('RELAY_RATE_LIMITED', { scope: w.site ? 'site' : 'source', retryAfterMs: w.wait });
+    }
   });
 
   /**
@@ -143,8 +147,10 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     const token = bearer(request);
     const t = now();
     const mayRegister = () => {
-      const wait = sourceNames.take(sourceKey(request.socket.remoteAddress), t);
-      if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'names', retryAfterMs: wait });
+      const w = sourceNames.take(sourceKeys(request.socket.remoteAddress), t);
+      if (w.wait > 0) {
+        throw new OnepadError('RELAY_RATE_LIMITED', { scope: w.site ? 'site-names' : 'names', retryAfterMs: w.wait });
+      }
     };
     if (token === null || !store.authenticate(name, token, t, mayRegister)) {
       throw new OnepadError('RELAY_UNAUTHORIZED', { reason: token === null ? 'no token' : 'wrong token' });
@@ -161,18 +167,38 @@ export function buildRelay(deps: RelayDeps): RelayServer {
     const t = now();
     const wait = limiter.take(body.from, t);
     if (wait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { retryAfterMs: wait });
-    const source = sourceKey(request.socket.remoteAddress);
-    const sendWait = sourceSends.take(source, t);
-    if (sendWait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'source', retryAfterMs: sendWait });
-    const byteWait = sourceBytes.take(source, t, pkg.length);
-    if (byteWait > 0) throw new OnepadError('RELAY_RATE_LIMITED', { scope: 'bytes', retryAfterMs: byteWait });
+    const keys = sourceKeys(request.socket.remoteAddress);
+    const sendWait = sourceSends.take(keys, t);
+    if (sendWait.wait > 0) {
+      throw new OnepadError('RELAY_RATE_LIMITED', {
+        scope: sendWait.site ? 'site' : 'source',
+        retryAfterMs: sendWait.wait,
+      });
+    }
+    const byteWait = sourceBytes.take(keys, t, pkg.length);
+    if (byteWait.wait > 0) {
+      throw new OnepadError('RELAY_RATE_LIMITED', {
+        scope: byteWait.site ? 'site-bytes' : 'bytes',
+        retryAfterMs: byteWait.wait,
+      });
+    }
     let ref: number;
     try {
       ref = store.insert(body.from, body.to, pkg, t, {
-        tag: tagger.tag(source),
+        tag: tagger.tag(keys.source),
         maxWaiting: per.maxWaiting,
         maxWaitingBytes: per.maxWaitingBytes,
         maxWaitingPerRecipient: per.maxWaitingPerRecipient,
+        ...(keys.site === undefined
+          ? {}
+          : {
+              site: {
+                tag: tagger.tag(keys.site),
+                maxWaiting: per.maxWaiting * f,
+                maxWaitingBytes: per.maxWaitingBytes * f,
+                maxWaitingPerRecipient: per.maxWaitingPerRecipient * f,
+              },
+            }),
       });
     } catch (e) {
       if (e instanceof OnepadError) throw e;

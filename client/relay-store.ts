@@ -2,7 +2,7 @@
  * The relay's storage: waiting messages and registered names in one SQLite file (WAL, synchronous=FULL, so an
  * answered send survives a crash of the relay). It holds only what it must: sender, recipient, size, time and
  * the opaque package; for names, a hash of the token and the registration time. To hold each source address to
- * its share, a message also carries a tag of the address it came from: a keyed hash whose key lives only in the
+ * its share, a message also carries a tag of the address it came from (and one of its IPv6 site): a keyed hash whose key lives only in the
  * relay's memory (a new one at each start), so the file never reveals an address, and after a restart the tags
  * of older messages match no one (they count against no source's share until they are gone).
  *
@@ -25,13 +25,18 @@ export interface StoredMessage {
   readonly package: Uint8Array;
 }
 
-/** A source's share, checked on insert together with the store's own limits. */
-export interface SourceQuota {
-  /** The source's tag (see {@link RelayStore}); opaque bytes. */
+/** A share of what waits: for one tag, in all, in bytes and for any one recipient. */
+export interface Share {
+  /** The tag (see {@link RelayStore}); opaque bytes. */
   readonly tag: Uint8Array;
   readonly maxWaiting: number;
   readonly maxWaitingBytes: number;
   readonly maxWaitingPerRecipient: number;
+}
+
+/** A source's share, and its IPv6 site's (the /48 around its /64), checked on insert with the store's own limits. */
+export interface SourceQuota extends Share {
+  readonly site?: Share;
 }
 
 /** Limits the store enforces on insert. */
@@ -41,7 +46,7 @@ export interface StoreLimits {
   readonly maxNames: number;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   ref INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,9 +55,11 @@ CREATE TABLE IF NOT EXISTS messages (
   size INTEGER NOT NULL,
   time INTEGER NOT NULL,
   package BLOB NOT NULL,
-  source BLOB
+  source BLOB,
+  site BLOB
 );
 CREATE INDEX IF NOT EXISTS messages_source ON messages (source, recipient, size);
+CREATE INDEX IF NOT EXISTS messages_site ON messages (site, recipient, size);
 CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, ref);
 CREATE INDEX IF NOT EXISTS messages_time ON messages (time);
 CREATE TABLE IF NOT EXISTS names (
@@ -65,6 +72,10 @@ CREATE TABLE IF NOT EXISTS names (
 const MIGRATE_1_TO_2 = `
 ALTER TABLE messages ADD COLUMN source BLOB;
 CREATE INDEX IF NOT EXISTS messages_source ON messages (source, recipient, size);
+`;
+/** Version 2 had no site tags: its messages count against no site (tags are new at each start anyway). */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE messages ADD COLUMN site BLOB;
 `;
 
 interface Row {
@@ -94,8 +105,14 @@ export class RelayStore {
     this.stmts = {
       countTo: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE recipient = ?'),
       countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM messages'),
-      insert: db.prepare<[string, string, number, number, Buffer, Buffer | null]>(
-        'INSERT INTO messages (sender, recipient, size, time, package, source) VALUES (?, ?, ?, ?, ?, ?)',
+      insert: db.prepare<[string, string, number, number, Buffer, Buffer | null, Buffer | null]>(
+        'INSERT INTO messages (sender, recipient, size, time, package, source, site) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      countSite: db.prepare<[Buffer], { n: number; bytes: number }>(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages WHERE site = ?',
+      ),
+      countSiteTo: db.prepare<[Buffer, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM messages WHERE site = ? AND recipient = ?',
       ),
       countSource: db.prepare<[Buffer], { n: number; bytes: number }>(
         'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages WHERE source = ?',
@@ -136,6 +153,7 @@ export class RelayStore {
       if (version > SCHEMA_VERSION) throw new OnepadError('STORAGE_FAILED', { reason: 'schema too new', version });
       db.transaction(() => {
         if (version === 1) db.exec(MIGRATE_1_TO_2);
+        if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
@@ -172,26 +190,32 @@ export class RelayStore {
   /**
    * Store a message; committed (fsynced) before it returns.
    *
-   * @param source - the sending source's tag and share; without it only the store's own limits apply
+   * @param source - the sending source's tag and share (and its site's); without it only the store's own limits
+   *   apply
    * @returns its ref
-   * @throws OnepadError RELAY_FULL (scope `recipient`, `total`, `source`, `source-bytes` or `source-recipient`)
-   *   when a limit is reached; nothing is stored then
+   * @throws OnepadError RELAY_FULL (scope `recipient`, `total`, `source`, `source-bytes`, `source-recipient`,
+   *   `site`, `site-bytes` or `site-recipient`) when a limit is reached; nothing is stored then
    */
   insert(from: string, to: string, pkg: Uint8Array, now: number, source?: SourceQuota): number {
     return this.db.transaction(() => {
       const tag = source ? Buffer.from(source.tag) : null;
-      if (source && tag) {
-        const mine = this.stmts.countSource.get(tag) ?? { n: 0, bytes: 0 };
-        if (mine.n >= source.maxWaiting) {
-          throw new OnepadError('RELAY_FULL', { scope: 'source', max: source.maxWaiting });
+      const siteTag = source?.site ? Buffer.from(source.site.tag) : null;
+      const check = (share: Share, t: Buffer, scope: 'source' | 'site') => {
+        const counts = scope === 'source' ? this.stmts.countSource : this.stmts.countSite;
+        const mine = counts.get(t) ?? { n: 0, bytes: 0 };
+        if (mine.n >= share.maxWaiting) {
+          throw new OnepadError('RELAY_FULL', { scope, max: share.maxWaiting });
         }
-        if (mine.bytes + pkg.length > source.maxWaitingBytes) {
-          throw new OnepadError('RELAY_FULL', { scope: 'source-bytes', max: source.maxWaitingBytes });
+        if (mine.bytes + pkg.length > share.maxWaitingBytes) {
+          throw new OnepadError('RELAY_FULL', { scope: `${scope}-bytes`, max: share.maxWaitingBytes });
         }
-        if ((this.stmts.countSourceTo.get(tag, to)?.n ?? 0) >= source.maxWaitingPerRecipient) {
-          throw new OnepadError('RELAY_FULL', { scope: 'source-recipient', max: source.maxWaitingPerRecipient });
+        const perTo = scope === 'source' ? this.stmts.countSourceTo : this.stmts.countSiteTo;
+        if ((perTo.get(t, to)?.n ?? 0) >= share.maxWaitingPerRecipient) {
+          throw new OnepadError('RELAY_FULL', { scope: `${scope}-recipient`, max: share.maxWaitingPerRecipient });
         }
-      }
+      };
+      if (source && tag) check(source, tag, 'source');
+      if (source?.site && siteTag) check(source.site, siteTag, 'site');
       const forTo = this.stmts.countTo.get(to)?.n ?? 0;
       if (forTo >= this.limits.maxWaitingPerRecipient) {
         throw new OnepadError('RELAY_FULL', { scope: 'recipient', max: this.limits.maxWaitingPerRecipient });
@@ -200,7 +224,7 @@ export class RelayStore {
       if (all >= this.limits.maxWaitingTotal) {
         throw new OnepadError('RELAY_FULL', { scope: 'total', max: this.limits.maxWaitingTotal });
       }
-      const r = this.stmts.insert.run(from, to, pkg.length, now, Buffer.from(pkg), tag);
+      const r = this.stmts.insert.run(from, to, pkg.length, now, Buffer.from(pkg), tag, siteTag);
       return Number(r.lastInsertRowid);
     })();
   }

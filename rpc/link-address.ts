@@ -16,6 +16,8 @@ export type AddressRefusal =
   | 'nat64'
   | 'multicast'
   | 'broadcast'
+  | 'subnet-broadcast'
+  | 'subnet-network'
   | 'reserved';
 
 const IPV4: readonly (readonly [string, number, AddressRefusal])[] = [
@@ -70,6 +72,37 @@ export function addressRefusal(address: string): AddressRefusal | null {
   return 'not an IP';
 }
 
+/** What {@link subnetRefusal} needs of an interface address (os.networkInterfaces() entries have it). */
+export interface InterfaceAddress {
+  readonly family: string | number;
+  readonly cidr: string | null;
+}
+
+/**
+ * Why `address` cannot be bound given the machine's IPv4 subnets, or null: the directed broadcast of a subnet
+ * (Linux lets a TCP server bind it, and then no one can connect) or its network address. Only knowable from
+ * the interfaces configured now; /31 and /32 subnets have neither (RFC 3021).
+ */
+export function subnetRefusal(
+  address: string,
+  interfaces: readonly InterfaceAddress[],
+): 'subnet-broadcast' | 'subnet-network' | null {
+  if (isIP(address) !== 4) return null;
+  const value = (a: string) => a.split('.').reduce((v, p) => v * 256 + Number(p), 0);
+  const a = value(address);
+  for (const i of interfaces) {
+    if ((i.family !== 'IPv4' && i.family !== 4) || !i.cidr) continue;
+    const [ip, bits] = i.cidr.split('/');
+    const prefix = Number(bits);
+    if (ip === undefined || isIP(ip) !== 4 || !(prefix >= 1 && prefix <= 30)) continue;
+    const size = 2 ** (32 - prefix);
+    const network = Math.floor(value(ip) / size) * size;
+    if (a === network + size - 1) return 'subnet-broadcast';
+    if (a === network) return 'subnet-network';
+  }
+  return null;
+}
+
 /** True for an address that means "every interface": 0.0.0.0 or :: in any spelling. */
 export function isWildcard(address: string): boolean {
   return addressRefusal(address) === 'wildcard';
@@ -79,10 +112,16 @@ export function isWildcard(address: string): boolean {
  * Check that `address` may be bound as the link address.
  *
  * @param allowWildcard - a simulated device may bind 0.0.0.0 or :: (development only); nothing else is relaxed
+ * @param interfaces - the machine's interface addresses, to refuse a subnet's broadcast or network address
+ *   ({@link subnetRefusal}); none: not checked
  * @throws OnepadError LINK_ADDRESS_REFUSED with `details.reason` from {@link AddressRefusal}
  */
-export function checkLinkAddress(address: string, allowWildcard: boolean): void {
-  const reason = addressRefusal(address);
+export function checkLinkAddress(
+  address: string,
+  allowWildcard: boolean,
+  interfaces: readonly InterfaceAddress[] = [],
+): void {
+  const reason = addressRefusal(address) ?? subnetRefusal(address, interfaces);
   if (reason === null) return;
   if (reason === 'wildcard' && allowWildcard) return;
   throw new OnepadError('LINK_ADDRESS_REFUSED', { field: 'link.address', reason }, reason);

@@ -4,6 +4,7 @@
  * {@link listen} binds it to the link address.
  */
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../device/config/config.js';
 import type { SessionView } from '../device/confirm.js';
@@ -171,6 +172,9 @@ export function build(deps: RpcDeps): RpcServer {
   answerExpectations(app.server);
 
   app.server.maxConnections = config.link.maxConnections;
+  // Node keeps only the first 2,000 header lines by default and drops the rest silently: an Origin or a second
+  // Host after 2,000 others would never be seen. No count limit; the 16 KiB header size limit bounds them.
+  app.server.maxHeadersCount = 0;
   app.server.on('connection', (socket) => {
     // Not the peer: drop before a byte is parsed. The onRequest hook below answers the same for inject().
     if (!isPeer(socket.remoteAddress)) socket.destroy();
@@ -185,11 +189,16 @@ export function build(deps: RpcDeps): RpcServer {
   app.addHook('onRequest', async (request, reply) => {
     if (!isPeer(request.socket.remoteAddress)) return sendError(reply, new OnepadError('PEER_REFUSED'));
     // Not the laptop's own software: a web page (DNS rebinding, a form) or a request naming another host.
-    const web = webRefusal(request.raw.url, request.headers, {
-      // Bound to a wildcard (simulated only): the address the client connected to.
-      address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
-      port: request.socket.localPort ?? config.link.port,
-    });
+    const web = webRefusal(
+      request.raw.url,
+      request.headers,
+      {
+        // Bound to a wildcard (simulated only): the address the client connected to.
+        address: wildcard ? plainAddress(request.socket.localAddress ?? '') : config.link.address,
+        port: request.socket.localPort ?? config.link.port,
+      },
+      request.raw.rawHeaders,
+    );
     if (web) return sendError(reply, web);
     if (queue.isClosed) return sendError(reply, new OnepadError('SHUTTING_DOWN'));
     return undefined;
@@ -321,7 +330,8 @@ export function build(deps: RpcDeps): RpcServer {
  * @param opts.port - override `link.port` (tests pass 0 for any free port)
  * @returns the bound address and port
  * @throws OnepadError LINK_ADDRESS_REFUSED when the address is not one unicast host address (rpc/link-address.ts:
- *   a wildcard is allowed only on a simulated device; mapped, multicast, broadcast forms never)
+ *   a wildcard is allowed only on a simulated device; mapped, multicast, broadcast forms never, nor the broadcast
+ *   or network address of a subnet configured on the machine now)
  */
 export async function listen(
   app: FastifyInstance,
@@ -329,7 +339,13 @@ export async function listen(
   opts: { simulated: boolean; port?: number },
 ): Promise<{ address: string; port: number }> {
   const host = link.address;
-  checkLinkAddress(host, opts.simulated);
+  checkLinkAddress(
+    host,
+    opts.simulated,
+    Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i !== undefined),
+  );
   await app.listen({ host, port: opts.port ?? link.port, listenTextResolver: () => 'listening on the link' });
   const addr = app.server.address();
   if (addr === null || typeof addr === 'string') throw new OnepadError('INTERNAL');

@@ -4,7 +4,8 @@
  * cannot hide is the name it asked for (`Host`) and where the request comes from (`Origin`, `Sec-Fetch-Site`).
  *
  * - `Host` must name the link address as an IP literal (IPv6 in brackets) and the port the request arrived on:
- *   a rebound page always sends its own DNS name.
+ *   a rebound page always sends its own DNS name. Exactly one `Host` line (RFC 9112 3.2; Node keeps only the
+ *   first of several, and whatever is in front of the device might act on another).
  * - Any `Origin` header (a browser sends one with every POST, same-origin included) is refused, and so is any
  *   `Sec-Fetch-Site` other than `none` (a browser's fetch metadata for requests a page made).
  */
@@ -49,16 +50,21 @@ export function hostRefusal(host: string | undefined, expected: ExpectedHost): s
  * Refuse a request a browser made, or one that names another host.
  *
  * @param target - the request target as received (`request.raw.url`)
+ * @param rawHeaders - the header lines as received (`request.raw.rawHeaders`: name, value, name, value, ...)
  * @returns HOST_REFUSED (details.reason) or ORIGIN_REFUSED (details.header), or null for a request to answer
  */
 export function webRefusal(
   target: string | undefined,
   headers: IncomingHttpHeaders,
   expected: ExpectedHost,
+  rawHeaders: readonly string[] = [],
 ): OnepadError | null {
   // An absolute-form target (`POST http://name/...`) overrides Host (RFC 9112 3.2.2); only a proxy is sent one.
   if (target === undefined || !target.startsWith('/'))
     return new OnepadError('HOST_REFUSED', { reason: 'not origin-form' });
+  let hosts = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return new OnepadError('HOST_REFUSED', { reason: 'more than one Host' });
   const reason = hostRefusal(headers.host, expected);
   if (reason !== null) return new OnepadError('HOST_REFUSED', { reason });
   if (headers.origin !== undefined) return new OnepadError('ORIGIN_REFUSED', { header: 'origin' });

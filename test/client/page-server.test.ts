@@ -46,4 +46,17 @@ describe('simulator page server', () => {
       await statusOf(port, ['GET / HTTP/1.1', `Host: localhost:${port}`, `Origin: http://localhost:${port}`]),
     ).toBe(200);
   });
+
+  it('refuses two Host lines, and sees an Origin or fetch metadata hidden after 2,000 other headers', async () => {
+    server = await startPageServer({});
+    const port = Number(new URL(server.url).port);
+    const host = `Host: 127.0.0.1:${port}`;
+    const input = 'POST /api/alice/input HTTP/1.1';
+    expect(await statusOf(port, [input, host, 'Host: evil.example'])).toBe(421);
+    expect(await statusOf(port, [input, 'Host: evil.example', host])).toBe(421);
+    const junk = Array.from({ length: 2000 }, (_, i) => `X-${i}: y`);
+    expect(await statusOf(port, [input, host, ...junk, 'Origin: http://evil.example'])).toBe(403);
+    expect(await statusOf(port, ['GET / HTTP/1.1', host, ...junk, 'Sec-Fetch-Site: cross-site'])).toBe(403);
+    expect(await statusOf(port, ['GET / HTTP/1.1', host, ...junk])).toBe(200);
+  });
 });

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../device/config/config.js';
-import { addressRefusal, checkLinkAddress, isWildcard } from '../../rpc/link-address.js';
+import { addressRefusal, checkLinkAddress, isWildcard, subnetRefusal } from '../../rpc/link-address.js';
 import { build, listen } from '../../rpc/server.js';
 import { FakeEngine } from './fake-engine.js';
 
@@ -46,6 +46,24 @@ const table: [string, string | null][] = [
   ['240.0.0.1', 'reserved'],
   ['0.0.0.1', 'reserved'],
   ['0.1.2.3', 'reserved'],
+  ['0', 'not an IP'],
+  ['0x0', 'not an IP'],
+  ['00', 'not an IP'],
+  ['0.0', 'not an IP'],
+  ['[::]', 'not an IP'],
+  ['[::ffff:0:0]', 'not an IP'],
+  ['::%lo', 'not an IP'],
+  ['fe80::1%1', 'not an IP'],
+  ['::0:0.0.0.0', 'wildcard'],
+  ['0:0:0:0:0:0:0.0.0.0', 'wildcard'],
+  ['::ffff:0000:0000', 'ipv4-mapped'],
+  ['::FFFF:255.255.255.255', 'ipv4-mapped'],
+  ['::0.0.0.1', null], // ::1 written with a dotted tail: the loopback address itself
+  ['::255.255.255.255', 'ipv4-compatible'],
+  ['ff02::1%eth0', 'not an IP'],
+  ['ff01::1', 'multicast'],
+  ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'multicast'],
+  ['255.255.255.254', 'reserved'],
   ['1.2.3', 'not an IP'],
   ['127.1', 'not an IP'],
   ['010.254.0.1', 'not an IP'],
@@ -144,20 +162,60 @@ describe('addressRefusal', () => {
   });
 });
 
+describe('subnetRefusal: the broadcast and network address of a configured subnet', () => {
+  const interfaces = [
+    { family: 'IPv4', cidr: '10.254.0.1/24' },
+    { family: 'IPv4', cidr: '192.168.7.9/31' },
+    { family: 'IPv4', cidr: '172.16.5.5/32' },
+    { family: 4, cidr: '10.1.0.1/16' },
+    { family: 'IPv6', cidr: 'fd00::1/64' },
+    { family: 'IPv4', cidr: null },
+  ];
+  it.each([
+    ['10.254.0.255', 'subnet-broadcast'],
+    ['10.254.0.0', 'subnet-network'],
+    ['10.1.255.255', 'subnet-broadcast'],
+    ['10.1.0.0', 'subnet-network'],
+    ['10.254.0.1', null],
+    ['10.254.0.254', null],
+    ['10.1.0.255', null], // inside the /16: a host address
+    ['192.168.7.8', null], // a /31 has no broadcast or network address (RFC 3021)
+    ['192.168.7.9', null],
+    ['172.16.5.5', null],
+    ['fd00::', null],
+    ['10.9.0.255', null], // no subnet of the machine: not knowable, not refused
+  ] as const)('%s → %s', (address, reason) => {
+    expect(subnetRefusal(address, interfaces)).toBe(reason);
+    if (reason === null) expect(() => checkLinkAddress(address, false, interfaces)).not.toThrow();
+    else
+      expect(() => checkLinkAddress(address, false, interfaces)).toThrow(
+        expect.objectContaining({ code: 'LINK_ADDRESS_REFUSED', details: expect.objectContaining({ reason }) }),
+      );
+  });
+});
+
 describe('listen', () => {
-  it.each(['::ffff:0:0', '::ffff:0.0.0.0', '::ffff:127.0.0.1', 'ff02::1', '224.0.0.1', '255.255.255.255'])(
-    'refuses %s even on a simulated device, and binds nothing',
-    async (address) => {
-      const config = parseConfig({ dataDir: '/nonexistent', link: { address: '127.0.0.1', peer: '127.0.0.1' } });
-      const app = build({ engine: new FakeEngine(), config });
-      try {
-        await expect(listen(app, { ...config.link, address }, { simulated: true, port: 0 })).rejects.toMatchObject({
-          code: 'LINK_ADDRESS_REFUSED',
-        });
-        expect(app.server.listening).toBe(false);
-      } finally {
-        await app.close();
-      }
-    },
-  );
+  // 127.255.255.255 and 127.0.0.0: the broadcast and network address of lo's 127.0.0.0/8 (Linux would bind the
+  // broadcast, and no client could ever connect).
+  it.each([
+    '::ffff:0:0',
+    '::ffff:0.0.0.0',
+    '::ffff:127.0.0.1',
+    'ff02::1',
+    '224.0.0.1',
+    '255.255.255.255',
+    '127.255.255.255',
+    '127.0.0.0',
+  ])('refuses %s even on a simulated device, and binds nothing', async (address) => {
+    const config = parseConfig({ dataDir: '/nonexistent', link: { address: '127.0.0.1', peer: '127.0.0.1' } });
+    const app = build({ engine: new FakeEngine(), config });
+    try {
+      await expect(listen(app, { ...config.link, address }, { simulated: true, port: 0 })).rejects.toMatchObject({
+        code: 'LINK_ADDRESS_REFUSED',
+      });
+      expect(app.server.listening).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
 });

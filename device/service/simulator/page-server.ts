@@ -31,6 +31,13 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 }
 
 /** True when a browser would mark this request as made by another site's page. */
+/** How many Host lines a request has (Node's headers object keeps only the first). */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'host') n++;
+  return n;
+}
+
 function fromOtherOrigin(req: IncomingMessage, origins: ReadonlySet<string>): boolean {
   const origin = req.headers.origin;
   if (origin !== undefined && !origins.has(origin)) return true;
@@ -70,7 +77,8 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
   let hostOk = (_host: string | undefined) => false;
   let origins: ReadonlySet<string> = new Set();
   const server = createServer(async (req, res) => {
-    if (!hostOk(req.headers.host)) return send(res, 421, 'text/plain', 'wrong host\n');
+    if (!hostOk(req.headers.host) || hostLines(req.rawHeaders) !== 1)
+      return send(res, 421, 'text/plain', 'wrong host\n');
     if (fromOtherOrigin(req, origins)) return send(res, 403, 'text/plain', 'another origin\n');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', html);
@@ -128,6 +136,8 @@ export function startPageServer(screens: Readonly<Record<string, DeviceScreen>>,
     }
     return send(res, 404, 'text/plain', 'not found\n');
   });
+  // Every header line is seen (Node drops those beyond 2,000 by default, an Origin among them); 16 KiB bound them.
+  server.maxHeadersCount = 0;
   return new Promise((resolve, reject) => {
     server.on('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -77,3 +77,20 @@ export function cellPixels(layout: Layout): (cells: readonly Cell[]) => CellPixe
     };
   };
 }
+
+/**
+ * True when a cell's ink leaves the room a cell has: above the panel's inset over the first line, left of the
+ * inset at a line's start, right of its advance by more than the side inset (the panel's clip at a line's end),
+ * or down to the next line's boxes (one pitch).
+ */
+export function inkOutside(layout: Layout, px: CellPixels): boolean {
+  const inset = faithfulInset(layout, layout.body);
+  const ink = px.ink;
+  if (!ink) return false;
+  return (
+    ink.top < -inset.top ||
+    ink.left < -inset.side ||
+    ink.right > px.width + inset.side ||
+    ink.bottom >= faithfulLineHeight(layout.body)
+  );
+}

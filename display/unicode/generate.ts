@@ -14,7 +14,7 @@ import * as fontkit from 'fontkit';
 import { type Cell, marksOn } from '../faithful.js';
 import { registerFontFiles, SANS } from '../font.js';
 import { LAYOUTS } from '../layout.js';
-import { cellPixels } from './cell-pixels.js';
+import { cellPixels, inkOutside } from './cell-pixels.js';
 import type { Drawable } from './classify.js';
 import {
   FLAG_LETTER,
@@ -284,9 +284,10 @@ const infoOf = (f: number): Drawable => ({
  * Draw every cell the renderer could draw as a glyph, at each layout's body size, exactly as the message panel
  * draws it (display/unicode/cell-pixels.ts), and keep only cells that are told apart from every earlier one by
  * the pixels no clip or later box can hide: a code point alone that looks like an earlier one leaves the
- * repertoire (none does today), and a base with a mark that looks like an earlier cell is refused (the mark
- * is then an escape). This catches a mark on a letter's own stroke or tail (`ɀ`, `ϼ`, `ұ` with a tack below)
- * and a Hebrew point drawn outside its letter (a shin dot on a vav). Bases come before pairs, so a letter alone
+ * repertoire (none does today), and a base with a mark that looks like an earlier cell, or whose ink leaves
+ * the room a cell has (cell-pixels.ts, inkOutside), is refused (the mark is then an escape). This catches a
+ * mark on a letter's own stroke or tail (`ɀ`, `ϼ`, `ұ` with a tack below) and a Hebrew point drawn outside
+ * its letter (a shin dot on a vav or a yod). Bases come before pairs, so a letter alone
  * is never refused in favour of a pair.
  * @returns the refused pairs, ascending
  */
@@ -307,8 +308,10 @@ function refuseHiddenMarks(flags: Int16Array, duplicates: [number, number][]): [
   for (const layout of Object.values(LAYOUTS)) {
     const draw = cellPixels(layout);
     const seen = new Map<string, number>();
+    /** The earlier cell this one looks like, -1 when its ink leaves its room, or undefined. */
     const known = (cells: Cell[], id: number): number | undefined => {
       const px = draw(cells);
+      if (inkOutside(layout, px)) return -1;
       const first = seen.get(`v${px.visible}`) ?? seen.get(`b${px.boxed}`);
       if (first === undefined) {
         seen.set(`v${px.visible}`, id);
@@ -327,10 +330,10 @@ function refuseHiddenMarks(flags: Int16Array, duplicates: [number, number][]): [
       }
       const first = known([glyph(cp)], cp);
       if (first === undefined) bases.push(cp);
-      else {
+      else if (first >= 0) {
         duplicates.push([cp, first]);
         flags[cp] = -1;
-      }
+      } else throw new Error(`the ink of U+${cp.toString(16)} leaves a cell's room at ${layout.body} px`);
     }
     for (const b of bases) {
       const bi = infoOf(flags[b] ?? 0);

@@ -29,7 +29,10 @@ export const REPERTOIRE_RANGES: readonly (readonly [number, number])[] = [
   [0x0339, 0x035b],
   [0x0363, 0x036f],
   [0x0370, 0x03ff], // Greek
-  [0x0400, 0x04ff], // Cyrillic
+  // Cyrillic, without U+0487 pokrytie (Church Slavonic), whose drawing reaches 0.5 em left of its base, over
+  // the character before it.
+  [0x0400, 0x0486],
+  [0x0488, 0x04ff],
   [0x05b0, 0x05c7], // Hebrew points and punctuation (cantillation marks U+0591-05AF left out)
   [0x05d0, 0x05ea], // Hebrew letters
   [0x05ef, 0x05f4],

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LAYOUTS } from '../../display/layout.js';
-import { cellPixels } from '../../display/unicode/cell-pixels.js';
+import { cellPixels, inkOutside } from '../../display/unicode/cell-pixels.js';
 import { glyphCells } from './cells.js';
 
 const hex = (s: string) => Array.from(s, (c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase()}`).join(' ');
@@ -29,14 +29,18 @@ describe('every glyph cell', () => {
   });
 
   for (const layout of Object.values(LAYOUTS)) {
-    it(`looks unlike every other one, ${layout.id} (visible pixels, and with a box after it)`, () => {
+    it(`looks unlike every other one and keeps its ink in its room, ${layout.id}`, () => {
       const draw = cellPixels(layout);
       const visible = new Map<string, string>();
       const boxed = new Map<string, string>();
       const alike: string[] = [];
+      const outside: string[] = [];
       for (const { text, cells: c } of cells) {
         const px = draw(c);
         expect(px.ink, hex(text)).not.toBeNull();
+        // No clip cuts ink (above the first line, left of a line's start, right of the panel) and no line's
+        // ink reaches the next line's boxes.
+        if (inkOutside(layout, px)) outside.push(`${hex(text)} ${JSON.stringify(px.ink)}`);
         for (const [seen, key] of [
           [visible, px.visible],
           [boxed, px.boxed],
@@ -47,6 +51,7 @@ describe('every glyph cell', () => {
         }
       }
       expect(alike).toEqual([]);
+      expect(outside).toEqual([]);
     }, 300_000);
   }
 });

@@ -5,6 +5,7 @@
  */
 import { type Cell, type CellLine, type FaithfulNotes, faithfulCells, lineText, wrapCells } from './faithful.js';
 import { MONO, SANS } from './font.js';
+import type { Layout } from './layout.js';
 import { COLORS, type Painter } from './paint.js';
 import type { Box } from './screen-types.js';
 import { TINT_NAMES } from './unicode/repertoire.js';
@@ -130,12 +131,36 @@ export interface FaithfulPages {
   readonly notes: FaithfulNotes;
 }
 
-/** Lay out text in pages of lines for a box `w` x `h` at a font size. */
+/** How far a cell's ink may reach above its line's top, in ems (`Ǘ`, `Ṧ`, `d` with an accent). */
+const INK_ABOVE = 0.4;
+/** How far ink may reach left of a cell or right of its advance, in ems (`⁄`). */
+const INK_SIDE = 0.25;
+
+/**
+ * The room kept inside a text panel around its lines: at least half the margin, and enough that no cell's ink
+ * is cut by the panel's clip (an accent cut off the top of the first line made `Ä` and `Ǟ` one picture on
+ * 240x240). Below, each line's own height already holds its ink. test/display/cell-collisions.test.ts measures
+ * every cell the renderer can draw against these bounds.
+ */
+export function faithfulInset(layout: Layout, size: number): { top: number; side: number; bottom: number } {
+  const pad = Math.max(2, Math.round(layout.margin / 2));
+  return {
+    top: Math.max(pad, Math.ceil(size * INK_ABOVE)),
+    side: Math.max(pad, Math.ceil(size * INK_SIDE)),
+    bottom: pad,
+  };
+}
+
+/** Line pitch of faithful text at a font size; a cell's ink stays within one pitch below its line's top. */
+export const faithfulLineHeight = (size: number) => Math.round(size * 1.3);
+
+/** Lay out text in pages of lines for a panel `w` x `h` (its outer size) at a font size. */
 export function faithfulPages(p: Painter, text: string, w: number, h: number, size: number): FaithfulPages {
   const { cells, notes } = faithfulCells(text);
-  const lineHeight = Math.round(size * 1.3);
-  const lines = wrapCells(cells, w, (c) => cellWidth(p, c, size), markerWidth(p, size));
-  const perPage = Math.max(1, Math.floor(h / lineHeight));
+  const lineHeight = faithfulLineHeight(size);
+  const inset = faithfulInset(p.layout, size);
+  const lines = wrapCells(cells, w - 2 * inset.side, (c) => cellWidth(p, c, size), markerWidth(p, size));
+  const perPage = Math.max(1, Math.floor((h - inset.top - inset.bottom) / lineHeight));
   const pages: CellLine[][] = [];
   for (let i = 0; i < lines.length; i += perPage) pages.push(lines.slice(i, i + perPage));
   if (pages.length === 0) pages.push([]);
@@ -144,14 +169,14 @@ export function faithfulPages(p: Painter, text: string, w: number, h: number, si
 
 /** Draw one page inside a box, clipped to it (marks never paint outside); line ids are `${id}.0`, ... */
 export function drawFaithfulPage(p: Painter, id: string, box: Box, paged: FaithfulPages, page: number, size: number) {
-  const pad = Math.max(2, Math.round(p.layout.margin / 2));
+  const inset = faithfulInset(p.layout, size);
   const lines = paged.pages[Math.min(page, paged.pages.length - 1)] ?? [];
   p.ctx.save();
   p.ctx.beginPath();
   p.ctx.rect(box.x, box.y, box.w, box.h);
   p.ctx.clip();
   lines.forEach((line, i) => {
-    drawCells(p, `${id}.${i}`, line.cells, box.x + pad, box.y + pad + i * paged.lineHeight, size);
+    drawCells(p, `${id}.${i}`, line.cells, box.x + inset.side, box.y + inset.top + i * paged.lineHeight, size);
   });
   p.ctx.restore();
 }

@@ -6,8 +6,9 @@
  *   chosen scripts and symbols that the shipped font really draws). Letters of Greek, Cyrillic and Hebrew are
  *   drawn in their script's tint (their glyphs are often the very drawings of Latin letters).
  * - Everything else is an escape cell (`⟨U+E0041⟩`, `⟨TAB⟩`, `⟨NBSP⟩`) in its own style.
- * - A base character carries at most {@link MAX_MARKS} nonspacing mark, and only when base and mark are in NFC
- *   (so `e` + U+0301 is not drawn as `é`); further marks are escapes. Marks are drawn in their own colour.
+ * - A base character carries at most {@link MAX_MARKS} nonspacing mark, only when base and mark are in NFC
+ *   (so `e` + U+0301 is not drawn as `é`) and the base is a plain letter (see `marksOn`); other marks are
+ *   escapes. Marks are drawn in their own colour.
  * - Right-to-left letters are drawn where they are stored (left to right) and underlined.
  * - In a word that mixes scripts, the letters outside the word's main script are highlighted (Unicode TR39's
  *   mixed-script idea): `pаypal` with a Cyrillic `а` is visibly not `paypal`.
@@ -15,8 +16,8 @@
  *   is a visible `␣`. Each newline is a visible `↵`; a line broken inside a word ends in `↩`. A line that ends
  *   with neither broke at a single gap, so the line structure can always be read back.
  */
-import { type Drawable, drawable, escapeName } from './unicode/classify.js';
-import { TINT_LATIN } from './unicode/repertoire.js';
+import { type Drawable, drawable, escapeName, markRefused } from './unicode/classify.js';
+import { TINT_HEBREW, TINT_LATIN } from './unicode/repertoire.js';
 
 /** Most nonspacing marks drawn on one base character; the rest are escapes. */
 export const MAX_MARKS = 1;
@@ -68,6 +69,24 @@ function escapeCell(cp: number): Cell {
   return { kind: 'escape', text: `⟨${escapeName(cp)}⟩`, cp };
 }
 
+/**
+ * Whether a mark may be drawn on a base, by the kinds of the two: only on a plain letter (one with no accent of
+ * its own: its canonical decomposition is itself), Hebrew points only on Hebrew letters and other marks only
+ * on letters of the other scripts. On a letter that already has an accent, or on a symbol, a mark lands on the
+ * base's own ink, and the base drawn over it hides how it differs from another mark (`ḥ` with a right tack
+ * below looked like `ḥ` with a plus sign below). Pairs that pass this and still hide or look alike in pixels
+ * are refused by the generated tables (see markRefused).
+ */
+export function marksOn(base: Drawable, baseText: string, mark: Drawable): boolean {
+  return (
+    base.letter &&
+    !base.mark &&
+    mark.mark &&
+    baseText.normalize('NFD') === baseText &&
+    (base.tint === TINT_HEBREW) === (mark.tint === TINT_HEBREW)
+  );
+}
+
 const isBlank = (c: Cell | undefined) =>
   c === undefined || c.kind === 'space' || c.kind === 'gap' || c.kind === 'newline';
 
@@ -95,7 +114,8 @@ export function faithfulCells(text: string): FaithfulText {
     const base = String.fromCodePoint(cp);
     let shown = base;
     const next = cps[i + 1];
-    if (MAX_MARKS > 0 && next !== undefined && drawable(next)?.mark) {
+    const mark = next === undefined ? null : drawable(next);
+    if (MAX_MARKS > 0 && next !== undefined && mark && marksOn(info, base, mark) && !markRefused(cp, next)) {
       const withMark = base + String.fromCodePoint(next);
       if (withMark.normalize('NFC') === withMark) {
         shown = withMark;

@@ -32,7 +32,8 @@ export function registerFonts(): void {
 }
 
 /**
- * Register the font files without checking them against the tables (for the tables' generator only).
+ * Register the font files without checking them against the tables (for the tables' generator only, which
+ * draws with the font it is making the tables from); later calls of registerFonts() then check nothing.
  * @throws Error when a font file is missing from display/fonts
  */
 export function registerFontFiles(): void {
@@ -46,4 +47,5 @@ export function registerFontFiles(): void {
       throw new Error(`cannot register font ${file}`);
     }
   }
+  registered = true;
 }

@@ -144,7 +144,7 @@ function checksum(b: Uint8Array): number {
   return h >>> 0;
 }
 
-/** Decode a message and page it faithfully for a text area of `w` x `h`. */
+/** Decode a message and page it faithfully for a panel of `w` x `h` (its outer size). */
 export function pageMessage(p: Painter, message: Uint8Array, w: number, h: number, size: number): PagedMessage {
   const key = `${p.layout.id}:${w}x${h}:${size}`;
   const sum = checksum(message);

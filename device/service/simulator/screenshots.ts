@@ -11,7 +11,7 @@ import { startPageServer } from './page-server.js';
 import { holdUntilActed, waitForScreen } from './touch.js';
 import { startWorld } from './world.js';
 
-const out = new URL('../../docs/images/', import.meta.url);
+const out = new URL('../../../docs/images/', import.meta.url);
 const tmp = mkdtempSync(join(tmpdir(), 'onepad-shots-'));
 const world = await startWorld({ dir: tmp, fresh: true });
 const page = await startPageServer({ alice: world.devices.alice.screen, bob: world.devices.bob.screen });

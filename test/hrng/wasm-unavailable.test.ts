@@ -6,11 +6,12 @@
  * processes whose WebAssembly is patched by a preload before any onepad code runs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../device/config/config.js';
 import { isOnepadError } from '../../device/errors.js';
 import { compileKernels, KernelMemory, type WasmApi, wasmApi } from '../../hrng/kernels.js';
 
@@ -50,6 +51,34 @@ describe('no WebAssembly SIMD: a typed error at start-up', () => {
     // The real runtime here has SIMD: the same call compiles, and kernels run.
     expect(codeOf(() => compileKernels())).toBe('no error');
     expect(() => new KernelMemory()).not.toThrow();
+  });
+
+  it('the device service (startHosted) refuses before it opens the pool', async () => {
+    // A fresh copy of the modules, so that the kernels are compiled (and refused) anew, not taken from the cache.
+    vi.resetModules();
+    const wasm = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly;
+    const validate = vi.spyOn(wasm, 'validate').mockReturnValue(false);
+    try {
+      const { startHosted } = await import('../../device/service/hosted.js');
+      const root = join(dir, 'hosted');
+      const config = parseConfig({
+        dataDir: root,
+        device: { name: 'pad-nosimd', ownerWord: 'heron' },
+        link: { address: '127.0.0.1', peer: '127.0.0.1', port: 4747, logLevel: 'warn' },
+      });
+      let caught: unknown = null;
+      try {
+        // Nothing of the engine or the screen is touched before the check.
+        startHosted({ config, engine: { ledger: {}, events: {} } as never, screen: {} as never, simulated: true });
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as { code?: string } | null)?.code).toBe('HRNG_WASM_UNAVAILABLE');
+      expect(validate).toHaveBeenCalled();
+      expect(existsSync(join(root, 'pool.bin'))).toBe(false);
+    } finally {
+      validate.mockRestore();
+    }
   });
 
   /** Run `onepad ARGS` with the WebAssembly API patched by `patch` (JavaScript run before onepad's modules). */

@@ -83,6 +83,10 @@ export const ERRORS = {
   POOL_INSUFFICIENT: { status: 409, message: 'the entropy pool holds fewer bytes than asked for' },
   POOL_FILE_INVALID: { status: 500, message: 'entropy pool file does not match the ledger' },
   HRNG_SEED_INVALID: { status: 500, message: 'the extractor seed file is damaged or not a regular file' },
+  HRNG_WASM_UNAVAILABLE: {
+    status: 500,
+    message: 'this CPU or Node.js has no WebAssembly SIMD, which the entropy health tests and extractor need',
+  },
 
   // --- display and input ---
   DISPLAY_UNAVAILABLE: { status: 500, message: 'the display cannot be used' },

@@ -42,6 +42,24 @@ export class ByteQueue {
     this.size -= n;
   }
 
+  /**
+   * Remove the next `n` bytes and return them as one array the caller owns: the queued chunk itself when it is
+   * exactly those bytes (no copy), else a fresh array they are moved into (zeroed behind, as {@link drainInto}).
+   * @throws RangeError when fewer bytes are queued
+   */
+  take(n: number): Uint8Array {
+    if (n > this.size) throw new RangeError('not enough bytes queued');
+    const c = this.chunks[0];
+    if (c && this.head === 0 && c.length === n) {
+      this.chunks.shift();
+      this.size -= n;
+      return c;
+    }
+    const out = new Uint8Array(n);
+    this.drainInto(out, false);
+    return out;
+  }
+
   /** Zero and drop everything. */
   clear(): number {
     const n = this.size;

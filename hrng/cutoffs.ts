@@ -66,6 +66,19 @@ function binomialLogPmf(n: number, p: number): number[] {
 export function critBinom(n: number, p: number, alphaLog2: number): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError('n must be a positive integer');
   if (!(p > 0 && p < 1)) throw new RangeError('p must be in (0, 1)');
+  // A pure function of its arguments, and the MCV cutoff's tail over 65,536 trials takes tens of ms: every gate
+  // (each source, each fill run) asks for the same few, so each is computed once per process.
+  const key = `${n}:${p}:${alphaLog2}`;
+  const known = critBinomCache.get(key);
+  if (known !== undefined) return known;
+  const c = critBinomUncached(n, p, alphaLog2);
+  critBinomCache.set(key, c);
+  return c;
+}
+
+const critBinomCache = new Map<string, number>();
+
+function critBinomUncached(n: number, p: number, alphaLog2: number): number {
   const logAlpha = -alphaLog2 * Math.LN2;
   const pmf = binomialLogPmf(n, p);
   // Walk down from the top: tail(k) = P(X > k) = sum_{j > k} pmf(j).

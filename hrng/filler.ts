@@ -498,10 +498,14 @@ export class Filler {
         let k = Number.POSITIVE_INFINITY;
         for (const lane of this.lanes) k = Math.min(k, lane.queue.length);
         if (k > 0) {
-          const mixed = new Uint8Array(k);
-          this.lanes.forEach((lane, i) => {
-            lane.queue.drainInto(mixed, i > 0);
-          });
+          // One source: its released chunk is the stream itself (no copy when it is whole); several: XORed.
+          const first = this.lanes[0] as Lane;
+          const mixed = this.lanes.length === 1 ? first.queue.take(k) : new Uint8Array(k);
+          if (this.lanes.length > 1) {
+            this.lanes.forEach((lane, i) => {
+              lane.queue.drainInto(mixed, i > 0);
+            });
+          }
           for (const lane of this.lanes) lane.wake?.();
           let healthy: Uint8Array = mixed;
           if (this.combinedGate) {

@@ -399,7 +399,7 @@ export class KernelCollision extends KernelTest {
       new Uint8Array(COLLISION_TABLE.buffer, COLLISION_TABLE.byteOffset, COLLISION_TABLE.byteLength),
       this.table,
     );
-    this.ret = mem.alloc(8);
+    this.ret = mem.alloc(8 + 24 * 4); // [short, all] and the kernel's scratch
   }
 
   /** The cutoff for a window of v samples. */

@@ -7,6 +7,7 @@
  * No kernel keeps state of its own: every counter lives in the memory regions the JavaScript classes hand it,
  * and each kernel mirrors a JavaScript reference that its class keeps (test/hrng/kernels.test.ts compares them).
  */
+import { OnepadError } from '../device/errors.js';
 import { KERNELS_WASM_BASE64 } from './wasm/kernels.generated.js';
 
 /** The part of the global WebAssembly API used here (the project's lib settings do not declare it). */
@@ -14,7 +15,7 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-interface WasmApi {
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: unknown };
   validate(bytes: Uint8Array): boolean;
@@ -48,8 +49,42 @@ export interface KernelExports {
 
 let compiled: object | null = null;
 
+/**
+ * Compile the kernels with `api` (the runtime's WebAssembly by default; tests hand in one that refuses).
+ * The kernels use 128-bit SIMD, which V8 has only on CPUs with SSE4.1 (x86-64) or NEON (ARM): on plain qemu64,
+ * for one, validation fails. There is no fallback: the device runs the one pipeline its tests check.
+ *
+ * @throws OnepadError HRNG_WASM_UNAVAILABLE (details: reason `no-webassembly`, `invalid` or `compile`)
+ */
+export function compileKernels(api: WasmApi | null = wasmApi ?? null): object {
+  if (!api || typeof api.validate !== 'function' || typeof api.Module !== 'function') {
+    throw new OnepadError('HRNG_WASM_UNAVAILABLE', { reason: 'no-webassembly' });
+  }
+  const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
+  let valid = false;
+  try {
+    valid = api.validate(bytes);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new OnepadError('HRNG_WASM_UNAVAILABLE', { reason: 'invalid' });
+  try {
+    return new api.Module(bytes);
+  } catch {
+    throw new OnepadError('HRNG_WASM_UNAVAILABLE', { reason: 'compile' });
+  }
+}
+
+/**
+ * Check at start-up that the kernels can run here (compiles them once for the process).
+ * @throws OnepadError HRNG_WASM_UNAVAILABLE
+ */
+export function requireKernels(): void {
+  module();
+}
+
 function module(): object {
-  if (!compiled) compiled = new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  if (!compiled) compiled = compileKernels();
   return compiled;
 }
 
@@ -64,12 +99,13 @@ export class KernelMemory {
   private top = 1024; // offset 0 stays unused: a null pointer never addresses a region
   private u8v: Uint8Array;
 
-  /** @throws RangeError when WebAssembly (with SIMD) is not available */
+  /** @throws OnepadError HRNG_WASM_UNAVAILABLE when WebAssembly (with SIMD) is not available */
   constructor() {
+    const m = module();
     try {
-      this.k = new wasmApi.Instance(module(), {}).exports as unknown as KernelExports;
+      this.k = new wasmApi.Instance(m, {}).exports as unknown as KernelExports;
     } catch {
-      throw new RangeError('WebAssembly SIMD is not available to this Node.js');
+      throw new OnepadError('HRNG_WASM_UNAVAILABLE', { reason: 'instantiate' });
     }
     this.u8v = new Uint8Array(this.k.memory.buffer);
   }

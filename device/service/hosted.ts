@@ -8,6 +8,7 @@ import type { BindingInterface } from '@serialport/bindings-cpp';
 import type { DeviceScreen } from '../../display/device-screen.js';
 import { createSources, fillerSettings } from '../../hrng/factory.js';
 import { Filler } from '../../hrng/filler.js';
+import { requireKernels } from '../../hrng/kernels.js';
 import { EntropyPool } from '../../hrng/pool.js';
 import { pairOverLink } from '../../provisioning/pair.js';
 import { type PairingMode, pairingModeFor } from '../../provisioning/pairing-mode.js';
@@ -51,12 +52,16 @@ export interface Hosted {
  * Open the pool on the engine's ledger, start filling it, and let the screen start pairings. The engine outlives
  * this: stop it before closing the engine.
  * A pairing that cannot request pairing mode (PAIRING_MODE_FAILED) fails like any other: recorded, logged.
- * @throws OnepadError POOL_FILE_INVALID, STORAGE_FAILED, HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
+ * @throws OnepadError HRNG_WASM_UNAVAILABLE (no WebAssembly SIMD), POOL_FILE_INVALID, STORAGE_FAILED,
+ *   HRNG_SOURCE_UNAVAILABLE (a serial source with no binding)
  */
 export function startHosted(o: HostedOptions): Hosted {
   const { config } = o;
   const layout = prepareDataDir(config.dataDir);
   const { ledger, events } = o.engine;
+  // The health tests and the extractor run in WebAssembly SIMD: refuse to start without it, before anything opens.
+  startupStep('checking the entropy kernels');
+  requireKernels();
   startupStep('opening the pool');
   const pool = EntropyPool.open({
     db: ledger.db,

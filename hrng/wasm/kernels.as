@@ -427,12 +427,20 @@ export function mcvMax(counts: usize): i32 {
 }
 
 // ---- Sliding collision test (hrng/estimate-tests.ts) ----
-// table: 1024 i32 (state << 8 | byte). ret: i32 [short, all]. Returns the new state.
-export function collisionScan(table: usize, state: i32, p: usize, len: i32, ret: usize): i32 {
+// table: 1024 i32 (state << 8 | byte). ret: i32 [short, all], then 24 i32 of scratch. Returns the new state.
+// One table lookup per byte, each waiting on the one before (the state). A long input is walked as four quarters
+// at once: the state at the start of quarters 2..4 is not known until the quarter before is done, so each of
+// them first walks its first COLLISION_PREFIX bytes from each of the four states; when the four walks end in one
+// state (the parse has found the same sample boundary, as it does within a few bits of any data but the most
+// regular), the rest of the quarter is walked from there alongside the others, and the prefix walk that started
+// from the true state is added in at the end. When they do not agree, the input is walked in one chain.
+const COLLISION_PREFIX = 32;
+
+function collisionSeq(table: usize, state: i32, p: usize, from: i32, to: i32, ret: usize): i32 {
   let st = state;
   let short = 0;
   let all = 0;
-  for (let i = 0; i < len; i++) {
+  for (let i = from; i < to; i++) {
     const e = load<i32>(table + ((<usize>((st << 8) | <i32>load<u8>(p + <usize>i))) << 2));
     st = e & 15;
     const s = (e >> 4) & 15;
@@ -444,28 +452,145 @@ export function collisionScan(table: usize, state: i32, p: usize, len: i32, ret:
   return st;
 }
 
+export function collisionScan(table: usize, state: i32, p: usize, len: i32, ret: usize): i32 {
+  if (len < 1024) return collisionSeq(table, state, p, 0, len, ret);
+  const q = len >> 2;
+  const scratch = ret + 8;
+  // Quarters 1..3: the prefix from every start state; the state they agree on starts the rest.
+  let m1 = 0;
+  let m2 = 0;
+  let m3 = 0;
+  for (let k = 1; k <= 3; k++) {
+    const from = k * q;
+    let agreed = -1;
+    for (let s0 = 0; s0 < 4; s0++) {
+      const end = collisionSeq(table, s0, p, from, from + COLLISION_PREFIX, ret);
+      const w = scratch + (<usize>((k - 1) * 4 + s0) << 3);
+      store<i32>(w, load<i32>(ret, 0), 0);
+      store<i32>(w, load<i32>(ret, 4), 4);
+      if (s0 == 0) agreed = end;
+      else if (end != agreed) agreed = -1;
+      if (agreed < 0) return collisionSeq(table, state, p, 0, len, ret);
+    }
+    if (k == 1) m1 = agreed;
+    else if (k == 2) m2 = agreed;
+    else m3 = agreed;
+  }
+  let short = 0;
+  let all = 0;
+  // Quarter 0's first COLLISION_PREFIX bytes, so that the four walks below have the same length.
+  let m0 = collisionSeq(table, state, p, 0, COLLISION_PREFIX, ret);
+  short += load<i32>(ret, 0);
+  all += load<i32>(ret, 4);
+  const n = q - COLLISION_PREFIX;
+  const p0 = p + <usize>COLLISION_PREFIX;
+  const p1 = p0 + <usize>q;
+  const p2 = p1 + <usize>q;
+  const p3 = p2 + <usize>q;
+  for (let i = 0; i < n; i++) {
+    const e0 = load<i32>(table + ((<usize>((m0 << 8) | <i32>load<u8>(p0 + <usize>i))) << 2));
+    const e1 = load<i32>(table + ((<usize>((m1 << 8) | <i32>load<u8>(p1 + <usize>i))) << 2));
+    const e2 = load<i32>(table + ((<usize>((m2 << 8) | <i32>load<u8>(p2 + <usize>i))) << 2));
+    const e3 = load<i32>(table + ((<usize>((m3 << 8) | <i32>load<u8>(p3 + <usize>i))) << 2));
+    m0 = e0 & 15;
+    m1 = e1 & 15;
+    m2 = e2 & 15;
+    m3 = e3 & 15;
+    const s = ((e0 >> 4) & 15) + ((e1 >> 4) & 15) + ((e2 >> 4) & 15) + ((e3 >> 4) & 15);
+    short += s;
+    all += s + (e0 >> 8) + (e1 >> 8) + (e2 >> 8) + (e3 >> 8);
+  }
+  // The rest of quarter 3 (len is not always a multiple of 4).
+  m3 = collisionSeq(table, m3, p, 3 * q + COLLISION_PREFIX + n, len, ret);
+  short += load<i32>(ret, 0);
+  all += load<i32>(ret, 4);
+  // The prefixes that started from the states the quarters before really ended in.
+  let w = scratch + (<usize>m0 << 3);
+  short += load<i32>(w, 0);
+  all += load<i32>(w, 4);
+  w = scratch + (<usize>(4 + m1) << 3);
+  short += load<i32>(w, 0);
+  all += load<i32>(w, 4);
+  w = scratch + (<usize>(8 + m2) << 3);
+  short += load<i32>(w, 0);
+  all += load<i32>(w, 4);
+  store<i32>(ret, short, 0);
+  store<i32>(ret, all, 4);
+  return m3;
+}
+
 // ---- FIPS 140-2 block tests (hrng/fips.ts) ----
-// step: 54 x 256 u16 run state machine (next | closed run << 6 | closed run << 10 | long << 14); inner: 256 rows of 8 bytes (count, then run indexes); work: 256 i32
-// histogram then 13 i32 run counts. Returns monobit | poker << 1 | runs << 2 | longRun << 3 (1 = passed).
+// step: 54 x 256 u16 run state machine (next | pair of closed runs (13 x 13 kinds) << 6 | long << 14); inner: 256
+// rows of 8 bytes (count, then run indexes); work: 256 i32 histogram then 13 i32 run counts then 169 i32 pair
+// counts. Returns monobit | poker << 1 | runs << 2 | longRun << 3 (1 = passed).
+// The run state at a byte boundary (the last bit, and how many bits before it equal it, at most 26) depends only on
+// the bytes just before it, so the block is walked as four quarters at once, each from its own start state: four
+// independent chains of table lookups instead of one, and every run is closed by exactly one of them.
 const RUN_STATES_PER_BIT = 27;
+const FIPS_QUARTER: usize = 625;
+
+/** The run state after the first j bytes of the block at p (j > 0): as the one-chain walk would have it. */
+function runStateAt(p: usize, j: usize): i32 {
+  const b = <i32>load<u8>(p + j - 1) & 1;
+  const flip = b == 1 ? 0xff : 0;
+  let run = 0;
+  let k = j;
+  while (k > 0 && run < 26) {
+    const x = (<i32>load<u8>(p + k - 1)) ^ flip; // bits equal to b are now 0; the latest bit is bit 0
+    if (x == 0) {
+      run += 8;
+      k--;
+      continue;
+    }
+    run += ctz<i32>(x);
+    break;
+  }
+  return b * RUN_STATES_PER_BIT + min(run, 26);
+}
 
 export function fipsBlock(step: usize, inner: usize, work: usize, p: usize): i32 {
   const hist = work;
   const runs = work + 1024;
   const pairs = work + 1024 + 128; // 169 i32
   memory.fill(work, 0, 1024 + 128 + 169 * 4);
-  let state = load<u8>(p) >> 7 == 1 ? RUN_STATES_PER_BIT : 0;
+  let s0: usize = load<u8>(p) >> 7 == 1 ? <usize>RUN_STATES_PER_BIT : 0;
+  let s1 = <usize>runStateAt(p, FIPS_QUARTER);
+  let s2 = <usize>runStateAt(p, 2 * FIPS_QUARTER);
+  let s3 = <usize>runStateAt(p, 3 * FIPS_QUARTER);
   let longRun: u32 = 0;
-  for (let i: usize = 0; i < 2500; i++) {
-    const byte = <usize>load<u8>(p + i);
-    store<i32>(hist + (byte << 2), load<i32>(hist + (byte << 2)) + 1);
-    const e = <u32>load<u16>(step + ((((<usize>state) << 8) | byte) << 1));
-    // The pair of runs the byte closes (13 x 13 kinds, 12 = none), one counter for both.
-    const c = pairs + ((((e >>> 6) & 0xf) * 13 + ((e >>> 10) & 0xf)) << 2);
-    store<i32>(c, load<i32>(c) + 1);
-    longRun |= e >>> 14;
-    state = <i32>(e & 0x3f);
+  for (let i: usize = 0; i < FIPS_QUARTER; i++) {
+    const q = p + i;
+    const b0 = <usize>load<u8>(q);
+    const b1 = <usize>load<u8>(q, FIPS_QUARTER);
+    const b2 = <usize>load<u8>(q, 2 * FIPS_QUARTER);
+    const b3 = <usize>load<u8>(q, 3 * FIPS_QUARTER);
+    const e0 = <u32>load<u16>(step + (((s0 << 8) | b0) << 1));
+    const e1 = <u32>load<u16>(step + (((s1 << 8) | b1) << 1));
+    const e2 = <u32>load<u16>(step + (((s2 << 8) | b2) << 1));
+    const e3 = <u32>load<u16>(step + (((s3 << 8) | b3) << 1));
+    s0 = <usize>(e0 & 0x3f);
+    s1 = <usize>(e1 & 0x3f);
+    s2 = <usize>(e2 & 0x3f);
+    s3 = <usize>(e3 & 0x3f);
+    longRun |= (e0 | e1 | e2 | e3) >>> 14;
+    const h0 = hist + (b0 << 2);
+    store<i32>(h0, load<i32>(h0) + 1);
+    const h1 = hist + (b1 << 2);
+    store<i32>(h1, load<i32>(h1) + 1);
+    const h2 = hist + (b2 << 2);
+    store<i32>(h2, load<i32>(h2) + 1);
+    const h3 = hist + (b3 << 2);
+    store<i32>(h3, load<i32>(h3) + 1);
+    const c0 = pairs + (<usize>((e0 >>> 6) & 0xff) << 2);
+    store<i32>(c0, load<i32>(c0) + 1);
+    const c1 = pairs + (<usize>((e1 >>> 6) & 0xff) << 2);
+    store<i32>(c1, load<i32>(c1) + 1);
+    const c2 = pairs + (<usize>((e2 >>> 6) & 0xff) << 2);
+    store<i32>(c2, load<i32>(c2) + 1);
+    const c3 = pairs + (<usize>((e3 >>> 6) & 0xff) << 2);
+    store<i32>(c3, load<i32>(c3) + 1);
   }
+  const state = <i32>s3;
   for (let c1: usize = 0; c1 < 13; c1++) {
     for (let c2: usize = 0; c2 < 13; c2++) {
       const n = load<i32>(pairs + ((c1 * 13 + c2) << 2));

@@ -48,4 +48,42 @@ describe('ByteQueue', () => {
     expect(() => q.drainInto(new Uint8Array(4), false)).toThrow(RangeError);
     expect(q.clear()).toBe(3);
   });
+
+  it('take(n): hands over a whole head chunk without a copy, else moves the bytes out (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 50 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 20 }),
+        (chunks, takes) => {
+          const q = new ByteQueue();
+          const all = Uint8Array.from(chunks.flatMap((c) => [...c]));
+          const pushed = chunks.map((c) => Uint8Array.from(c));
+          for (const c of pushed) q.push(c);
+          let pos = 0;
+          for (const t of takes) {
+            if (pos >= all.length) break;
+            const k = Math.min(t, all.length - pos);
+            const got = q.take(k);
+            expect([...got]).toEqual([...all.subarray(pos, pos + k)]);
+            pos += k;
+            expect(q.length).toBe(all.length - pos);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const q = new ByteQueue();
+    const a = Uint8Array.from([1, 2, 3]);
+    const b = Uint8Array.from([4, 5]);
+    const d = Uint8Array.from([6]);
+    q.push(a);
+    q.push(b);
+    expect(q.take(3)).toBe(a); // exactly the head chunk: the chunk itself
+    q.push(d);
+    const c = q.take(3); // across chunks: copied out
+    expect([...c]).toEqual([4, 5, 6]);
+    expect([...b, ...d]).toEqual([0, 0, 0]); // zeroed behind
+    expect(q.length).toBe(0);
+    expect(() => q.take(1)).toThrow(RangeError);
+  });
 });

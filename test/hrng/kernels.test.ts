@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CollisionTest, McvTest } from '../../hrng/estimate-tests.js';
+import { FIPS_BLOCK_BYTES, fipsTestBlockReference } from '../../hrng/fips.js';
 import { FipsRateTest } from '../../hrng/fips-rate.js';
 import {
   KernelApt,
@@ -228,5 +229,132 @@ describe('WebAssembly continuous tests equal their JavaScript references', () =>
         (fast as unknown as { reset(): void }).reset();
       }
     }
+  });
+});
+
+/** Bits (most significant first) from runs of the given lengths, alternating from `first`; padded with `pad`. */
+function fromRuns(runs: readonly number[], first: number, nBytes: number, pad: () => number): Uint8Array {
+  const out = new Uint8Array(nBytes);
+  let bit = first;
+  let pos = 0;
+  for (const r of runs) {
+    for (let k = 0; k < r && pos < nBytes * 8; k++, pos++)
+      if (bit) out[pos >> 3] = (out[pos >> 3] as number) | (0x80 >> (pos & 7));
+    bit ^= 1;
+  }
+  for (; pos < nBytes * 8; pos++) if (pad()) out[pos >> 3] = (out[pos >> 3] as number) | (0x80 >> (pos & 7));
+  return out;
+}
+
+describe('adversarial inputs for the split walks (four chains at once)', () => {
+  it('FIPS blocks: runs of any length across the quarter boundaries (625, 1250, 1875) = the bit-by-bit reference (property)', () => {
+    const mem = new KernelMemory();
+    const fast = new KernelFipsRate(mem, 30);
+    const quarter = FIPS_BLOCK_BYTES / 4;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 48 }), { minLength: 1, maxLength: 4000 }),
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.array(
+          fc.record({
+            q: fc.integer({ min: 1, max: 3 }),
+            back: fc.integer({ min: 0, max: 40 }),
+            len: fc.integer({ min: 1, max: 60 }),
+            bit: fc.integer({ min: 0, max: 1 }),
+          }),
+          { maxLength: 4 },
+        ),
+        (runs, first, seed, long) => {
+          const rnd = prng(seed);
+          const block = fromRuns(runs, first, FIPS_BLOCK_BYTES, () => (rnd() < 0.5 ? 1 : 0));
+          // Runs placed to straddle a quarter boundary, ending up to 40 bits after it.
+          for (const { q, back, len, bit } of long) {
+            const start = q * quarter * 8 - len + back;
+            for (let b = Math.max(0, start); b < Math.min(FIPS_BLOCK_BYTES * 8, start + len); b++) {
+              if (bit) block[b >> 3] = (block[b >> 3] as number) | (0x80 >> (b & 7));
+              else block[b >> 3] = (block[b >> 3] as number) & ~(0x80 >> (b & 7));
+            }
+          }
+          fast.reset();
+          fast.feedMany(block);
+          expect(fast.monitor.last).toEqual(fipsTestBlockReference(block));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('FIPS blocks: all zeros, all ones, one long run ending at each quarter boundary', () => {
+    const mem = new KernelMemory();
+    const fast = new KernelFipsRate(mem, 30);
+    const cases: Uint8Array[] = [new Uint8Array(FIPS_BLOCK_BYTES), new Uint8Array(FIPS_BLOCK_BYTES).fill(0xff)];
+    for (const edge of [625, 1250, 1875]) {
+      for (const before of [0, 1, 3, 4, 25, 26]) {
+        const b = new Uint8Array(randomBytes(FIPS_BLOCK_BYTES));
+        // 0xff from `before` bytes ahead of the boundary, then a 0 bit right at it.
+        for (let i = edge - before; i < edge; i++) b[i] = 0xff;
+        b[edge] = (b[edge] as number) & 0x7f;
+        if (edge - before > 0) b[edge - before - 1] = (b[edge - before - 1] as number) & 0xfe;
+        cases.push(b);
+      }
+    }
+    for (const block of cases) {
+      fast.reset();
+      fast.feedMany(block);
+      expect(fast.monitor.last).toEqual(fipsTestBlockReference(block));
+    }
+  });
+
+  it('collision test: regular bit patterns (the quarters never agree) and random runs, any chunking (property)', () => {
+    const mem = new KernelMemory();
+    const patterns = [0x55, 0xaa, 0x33, 0xcc, 0x0f, 0x66, 0x99, 0x5a, 0x00, 0xff, 0x49, 0x92, 0x24];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              kind: fc.constant('pattern'),
+              v: fc.constantFrom(...patterns),
+              n: fc.integer({ min: 1, max: 9000 }),
+            }),
+            fc.record({ kind: fc.constant('random'), v: fc.constant(0), n: fc.integer({ min: 1, max: 9000 }) }),
+            fc.record({
+              kind: fc.constant('runs'),
+              v: fc.integer({ min: 1, max: 6 }),
+              n: fc.integer({ min: 1, max: 9000 }),
+            }),
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (parts, seed, maxChunk) => {
+          const rnd = prng(seed);
+          const chunks = parts.map(({ kind, v, n }) => {
+            if (kind === 'pattern') return new Uint8Array(n).fill(v);
+            if (kind === 'random') return new Uint8Array(randomBytes(n));
+            const runs = Array.from({ length: n * 8 }, () => 1 + Math.floor(rnd() * v));
+            return fromRuns(runs, 0, n, () => 0);
+          });
+          const data = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+          let o = 0;
+          for (const c of chunks) {
+            data.set(c, o);
+            o += c.length;
+          }
+          const ref = new CollisionTest(30, 8);
+          const fast = new KernelCollision(mem, 30, 8);
+          const a = feedChunked(ref, data, prng(seed ^ 1), maxChunk);
+          const b = feedChunked(fast, data, prng(seed ^ 2), maxChunk);
+          const pick = (t: CollisionTest | KernelCollision) => {
+            const { evaluations, maxShortFraction, estimate, minEstimate, failed } = t;
+            return { evaluations, maxShortFraction, estimate, minEstimate, failed };
+          };
+          expect({ at: b, ...pick(fast) }).toEqual({ at: a, ...pick(ref) });
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -413,7 +413,8 @@ export class PipeChannel {
     if (f.type === 'PING') return;
     if (f.type === 'ETHER') {
       this.stats.etherReceived++;
-      this.o.onEther?.(f.data);
+      // A copy: the record's plaintext is zeroed once handled, and a datagram send may still hold it.
+      this.o.onEther?.(Buffer.from(f.data));
       return;
     }
     const s = this.streams.get(id);

@@ -155,7 +155,13 @@ export async function runChannelMode(o: ChannelModeOptions): Promise<void> {
           maxData: o.maxData,
           keepaliveMs: o.keepaliveMs,
           log: o.log,
-          ...(tapPort ? { onEther: (f: Uint8Array) => tapPort.write(f) } : {}),
+          ...(tapPort
+            ? {
+                onEther: (f: Uint8Array) => {
+                  tapPort.write(f);
+                },
+              }
+            : {}),
           ...(o.mode === 'decrypt' && o.plain
             ? {
                 onStream: (s) => {
@@ -182,7 +188,7 @@ export async function runChannelMode(o: ChannelModeOptions): Promise<void> {
         const err = await ch.closed;
         stop.signal.removeEventListener('abort', onStop);
         if (!err) return;
-        o.log(`channel ended: ${describeError(err)}`);
+        o.log(`channel ended: ${describeError(err)} (${JSON.stringify(ch.stats)})`);
         // -e and --tap end with the channel; -d waits for the next one unless its own side failed.
         if (OWN_SIDE.has(err.code) || o.mode !== 'decrypt') throw err;
       }

@@ -60,7 +60,7 @@ export async function openTap(name: string): Promise<TapPort> {
       [
         '-b65536',
         `TUN,tun-type=tap,tun-name=${name},iff-no-pi,iff-up`,
-        `UDP-DATAGRAM:127.0.0.1:${ourPort},bind=127.0.0.1:${theirPort},sourceport=${ourPort}`,
+        `UDP-DATAGRAM:127.0.0.1:${ourPort},bind=127.0.0.1:${theirPort}`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -237,6 +237,13 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
       ctx.stderr.write(
         `onepad pipe: session ${last.state === 'ended' ? `ended (${last.endReason})` : 'left'}: pad used ${last.usedBytes} bytes for ${last.sentBytes} bytes sent in ${last.framesSent} frames, ${last.receivedBytes} bytes received\n`,
       );
+      const t = link?.timings;
+      if (t) {
+        const avg = (x: { n: number; ms: number }) => (x.n ? (x.ms / x.n).toFixed(2) : '-');
+        ctx.stderr.write(
+          `onepad pipe: device requests: package ${t.package.n} (avg ${avg(t.package)} ms), unpackage ${t.unpackage.n} (avg ${avg(t.unpackage)} ms)\n`,
+        );
+      }
     }
   }
 }

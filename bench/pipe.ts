@@ -4,7 +4,9 @@
  * device on a link of its own; root only). Figures:
  *   - bulk throughput through an echo service (bytes each way per second), as a ratio to spiped and to raw TCP;
  *   - interactive latency (one-byte round trip, median), as a difference from spiped and raw TCP;
- *   - pad consumed per payload byte, without padding and with --pad-to 1024, for bulk and for keystrokes.
+ *   - pad consumed per payload byte, without padding and with --pad-to 1024, for bulk and for keystrokes;
+ *   - where a keystroke's time goes: the median device requests of a keystrokes-only end, against its round trip;
+ *   - a multiplexed channel through the pipe relay: bulk alone, and keystrokes while a bulk stream shares it.
  * Installs spiped with apt-get when missing (as the test setup does, from .ci/apt-packages).
  */
 import { randomBytes } from 'node:crypto';
@@ -40,7 +42,9 @@ async function stop(ps: NsProcess[]): Promise<void> {
 
 /** The device requests an end made (count, mean wall ms on the laptop), from its exit line. */
 function requests(p: NsProcess): { pkgN: number; pkgMs: number; unpN: number; unpMs: number } {
-  const m = /device requests: package (\d+) \(avg ([\d.]+) ms\), unpackage (\d+) \(avg ([\d.]+) ms\)/.exec(errOf(p));
+  const m = /device requests: package (\d+) \(median ([\d.]+) ms\), unpackage (\d+) \(median ([\d.]+) ms\)/.exec(
+    errOf(p),
+  );
   return m
     ? { pkgN: Number(m[1]), pkgMs: Number(m[2]), unpN: Number(m[3]), unpMs: Number(m[4]) }
     : { pkgN: Number.NaN, pkgMs: Number.NaN, unpN: Number.NaN, unpMs: Number.NaN };
@@ -179,7 +183,7 @@ export async function run(report: Reporter): Promise<void> {
       unit: 'ms',
       baseline: { name: 'whole round trip', value: koRtt, unit: 'ms' },
       ratio: devicePart / koRtt,
-      note: `laptop A: ${rq.pkgN} package requests, mean ${rq.pkgMs} ms; ${rq.unpN} unpackage (fsynced), mean ${rq.unpMs} ms; the rest (${(koRtt - devicePart).toFixed(1)} ms) is wire, relaying and the laptops`,
+      note: `laptop A: ${rq.pkgN} package requests, median ${rq.pkgMs} ms; ${rq.unpN} unpackage (fsynced), median ${rq.unpMs} ms; the rest (${(koRtt - devicePart).toFixed(1)} ms) is the wire and the laptops`,
     });
 
     // The same with every frame padded to 1024 bytes (as spiped's packets are).

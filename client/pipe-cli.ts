@@ -239,9 +239,12 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
       );
       const t = link?.timings;
       if (t) {
-        const avg = (x: { n: number; ms: number }) => (x.n ? (x.ms / x.n).toFixed(2) : '-');
+        const med = (xs: number[]) => {
+          const v = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+          return v === undefined ? '-' : v.toFixed(2);
+        };
         ctx.stderr.write(
-          `onepad pipe: device requests: package ${t.package.n} (avg ${avg(t.package)} ms), unpackage ${t.unpackage.n} (avg ${avg(t.unpackage)} ms)\n`,
+          `onepad pipe: device requests: package ${t.package.length} (median ${med(t.package)} ms), unpackage ${t.unpackage.length} (median ${med(t.unpackage)} ms)\n`,
         );
       }
     }

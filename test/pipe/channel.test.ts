@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runPipe } from '../../client/pipe-cli.js';
 import { channelId, joinRelay, RELAY_MAGIC, startPipeRelay } from '../../client/pipe-relay.js';
+import { openTap } from '../../client/pipe-tap.js';
 import { isOnepadError } from '../../device/errors.js';
 import { makePair, type Pair } from '../helpers/engine-fixture.js';
 import { startLink, startPipe } from './pipe-world.js';
@@ -392,5 +393,15 @@ describe('pipe relay', () => {
     expect(channelId('c')).toHaveLength(32);
     expect(RELAY_MAGIC.toString()).toBe('OPR1');
     s.destroy();
+  });
+});
+
+describe('pipe --tap, without making an interface', () => {
+  it('refuses a bad or taken interface name with a code', async () => {
+    const bad = await openTap('no such/name').catch((e) => e);
+    expect(isOnepadError(bad) && bad.code).toBe('INVALID_ARGUMENT');
+    const taken = await openTap('lo').catch((e) => e);
+    expect(isOnepadError(taken) && taken.code).toBe('PIPE_TAP_FAILED');
+    expect(taken.details.reason).toBe('name taken');
   });
 });

@@ -350,14 +350,14 @@ describe('pipe channels (loopback)', () => {
 
   it('a frozen wire: the keepalive ends every stream with PIPE_KEEPALIVE_TIMEOUT', async () => {
     let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
-    const { e } = await directEnds(['--keepalive', '1'], async (dPort) => {
+    const { e } = await directEnds(['--keepalive', '2'], async (dPort) => {
       proxy = await startProxy(dPort, (_i, p) => p);
       return proxy.port;
     });
     const one = await dialPlain(e.port);
     await interactive(one, 'a');
-    // Idle: keepalives keep it open past three intervals.
-    await new Promise((r) => setTimeout(r, 3500));
+    // Idle for longer than three intervals (the dead time): only the keepalives keep it open.
+    await new Promise((r) => setTimeout(r, 7000));
     expect(e.stderr()).not.toMatch(/failed/);
     await interactive(one, 'b');
     (proxy as unknown as { freeze(): void }).freeze();

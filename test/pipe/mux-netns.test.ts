@@ -48,8 +48,6 @@ async function startChannelWorld() {
     'alice',
     '--device',
     `http://${n.ip.devB}:4747`,
-    '--keepalive',
-    '2',
   ]);
   const pipeE = run(n.ns.lapA, 'device/service/main.ts', [
     'pipe',
@@ -64,8 +62,6 @@ async function startChannelWorld() {
     'bob',
     '--device',
     `http://${n.ip.devA}:4747`,
-    '--keepalive',
-    '2',
   ]);
   procs.push(pipeD, pipeE);
   await Promise.all([waitFor(pipeE, /listening on/), waitFor(pipeD, /channel open/)]);

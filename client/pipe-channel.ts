@@ -116,6 +116,7 @@ export class PipeChannel {
   /** Counts, for logs and tests. */
   readonly stats = { streamsOpened: 0, streamsAccepted: 0, pingsSent: 0, etherSent: 0, etherReceived: 0 };
   private draining = false;
+  private peerNotice: OnepadError | null = null;
 
   constructor(o: ChannelOptions) {
     this.o = o;
@@ -127,13 +128,14 @@ export class PipeChannel {
     });
     this.reader = new PackageReader(o.maxData + FRAME_HEADER + PACKAGE_OVERHEAD + 1024 * 1024, true);
     o.wire.on('data', (c: Buffer) => this.onWire(c));
-    o.wire.on('end', () =>
-      this.afterInput(() => this.fail(new OnepadError('PIPE_BROKEN', { reason: 'channel closed' }))),
-    );
-    o.wire.on('error', () => this.fail(new OnepadError('PIPE_BROKEN', { reason: 'channel failed' })));
-    o.wire.on('close', () =>
-      this.afterInput(() => this.fail(new OnepadError('PIPE_BROKEN', { reason: 'channel closed' }))),
-    );
+    // The other side's notice, when one came, says more than the closing that follows it.
+    const closedWire = (reason: string) =>
+      this.afterInput(() =>
+        this.peerNotice ? this.fail(this.peerNotice, null) : this.fail(new OnepadError('PIPE_BROKEN', { reason })),
+      );
+    o.wire.on('end', () => closedWire('channel closed'));
+    o.wire.on('error', () => closedWire('channel failed'));
+    o.wire.on('close', () => closedWire('channel closed'));
     o.wire.on('drain', () => this.pumpOut());
     const tick = Math.max(50, Math.min(1000, Math.floor(this.keepaliveMs / 4)));
     this.timer = setInterval(() => this.onTick(), tick);
@@ -348,7 +350,9 @@ export class PipeChannel {
     for (const it of items) {
       if (typeof it === 'string') {
         // The other side's word that it failed; what arrived before it is checked first.
-        this.afterInput(() => this.fail(new OnepadError('PIPE_PEER_FAILED', { code: it }), null));
+        const notice = new OnepadError('PIPE_PEER_FAILED', { code: it });
+        this.peerNotice = notice;
+        this.afterInput(() => this.fail(notice, null));
         this.o.wire.pause();
         return;
       }

@@ -126,16 +126,27 @@ export async function startPipeRelay(o: PipeRelayOptions): Promise<PipeRelay> {
     counts.paired++;
     counts.active++;
     let ended = false;
-    const end = () => {
+    const end = (hard: boolean) => {
       if (ended) return;
       ended = true;
       counts.active--;
-      a.destroy();
-      b.destroy();
+      if (hard) {
+        a.destroy();
+        b.destroy();
+        return;
+      }
+      // One end closed: what it sent last (a failure notice) is still on its way through pipe(); end the other
+      // end after it, and drop it if it does not go within 2 s.
+      a.end();
+      b.end();
+      setTimeout(() => {
+        a.destroy();
+        b.destroy();
+      }, 2000).unref();
     };
     for (const s of [a, b]) {
-      s.on('close', end);
-      s.on('error', end);
+      s.on('close', () => end(false));
+      s.on('error', () => end(true));
     }
     a.write(Buffer.from([RELAY_ANSWER.paired]));
     b.write(Buffer.from([RELAY_ANSWER.paired]));

@@ -4,7 +4,9 @@
  * device on a link of its own; root only). Figures:
  *   - bulk throughput through an echo service (bytes each way per second), as a ratio to spiped and to raw TCP;
  *   - interactive latency (one-byte round trip, median), as a difference from spiped and raw TCP;
- *   - pad consumed per payload byte, without padding and with --pad-to 1024, for bulk and for keystrokes.
+ *   - pad consumed per payload byte, without padding and with --pad-to 1024, for bulk and for keystrokes;
+ *   - where a keystroke's time goes: the median device requests of a keystrokes-only end, against its round trip;
+ *   - a multiplexed channel through the pipe relay: bulk alone, and keystrokes while a bulk stream shares it.
  * Installs spiped with apt-get when missing (as the test setup does, from .ci/apt-packages).
  */
 import { randomBytes } from 'node:crypto';
@@ -36,6 +38,20 @@ function median(xs: number[]): number {
 async function stop(ps: NsProcess[]): Promise<void> {
   for (const p of ps) p.child.kill('SIGTERM');
   await Promise.all(ps.map((p) => p.done));
+}
+
+/** The device requests an end made (count, mean wall ms on the laptop), from its exit line. */
+function requests(p: NsProcess): { pkgN: number; pkgMs: number; unpN: number; unpMs: number } {
+  const m = /device requests: package (\d+) \(median ([\d.]+) ms\), unpackage (\d+) \(median ([\d.]+) ms\)/.exec(
+    errOf(p),
+  );
+  return m
+    ? { pkgN: Number(m[1]), pkgMs: Number(m[2]), unpN: Number(m[3]), unpMs: Number(m[4]) }
+    : { pkgN: Number.NaN, pkgMs: Number.NaN, unpN: Number.NaN, unpMs: Number.NaN };
+}
+
+function pipeEnd(ns: string, args: string[]): NsProcess {
+  return runCmd(ns, process.execPath, ['--import', 'tsx', 'device/service/main.ts', 'pipe', ...args]);
 }
 
 /** Bytes of pad used and payload bytes sent, from the -e end's exit line. */
@@ -139,6 +155,37 @@ export async function run(report: Reporter): Promise<void> {
       note: `${plain.used} bytes of pad for ${plain.sent} bytes`,
     });
 
+    // Where a keystroke's time goes: a fresh -e end that carries keystrokes only, its device requests timed.
+    const keysOnly = pipeEnd(n.ns.lapA, [
+      '-e',
+      '-s',
+      '[127.0.0.1]:8027',
+      '-t',
+      `[${n.ip.lapB}]:8025`,
+      '--contact',
+      'bob',
+      '--device',
+      `http://${n.ip.devA}:4747`,
+    ]);
+    all.push(keysOnly);
+    await waitFor(keysOnly, /listening on/);
+    const ko = await client(n, 8027, 'interactive', KEYS);
+    if (!ko.ok) throw new Error('keystroke transfer failed');
+    await stop([keysOnly]);
+    const rq = requests(keysOnly);
+    const koRtt = median(ko.rttMs ?? []);
+    // Per keystroke: one package and one unpackage on each laptop; the -d side's are taken as equal to these.
+    const devicePart = 2 * (rq.pkgMs + rq.unpMs);
+    report.figure({
+      bench: 'pipe',
+      name: `keystroke round trip (median of ${KEYS}), split: 2 x (package + unpackage) device requests`,
+      value: devicePart,
+      unit: 'ms',
+      baseline: { name: 'whole round trip', value: koRtt, unit: 'ms' },
+      ratio: devicePart / koRtt,
+      note: `laptop A: ${rq.pkgN} package requests, median ${rq.pkgMs} ms; ${rq.unpN} unpackage (fsynced), median ${rq.unpMs} ms; the rest (${(koRtt - devicePart).toFixed(1)} ms) is the wire and the laptops`,
+    });
+
     // The same with every frame padded to 1024 bytes (as spiped's packets are).
     const padded = runCmd(n.ns.lapA, process.execPath, [
       '--import',
@@ -173,6 +220,74 @@ export async function run(report: Reporter): Promise<void> {
       ratio: withPad.used / withPad.sent / (plain.used / plain.sent),
       note: `${withPad.used} bytes of pad for ${withPad.sent} bytes; a keystroke costs 1056 bytes of pad`,
     });
+    // The same keystrokes and bulk on a multiplexed channel through the pipe relay (on lapB), both at once.
+    const rl = runCmd(n.ns.lapB, process.execPath, [
+      '--import',
+      'tsx',
+      'device/service/main.ts',
+      'pipe-relay',
+      '--address',
+      n.ip.lapB,
+      '--port',
+      '4849',
+    ]);
+    all.push(rl);
+    await waitFor(rl, /listening/);
+    const r = `[${n.ip.lapB}]:4849`;
+    await stop([w.pipeD]);
+    const chD = pipeEnd(n.ns.lapB, [
+      '-d',
+      '--relay',
+      r,
+      '--channel',
+      'bench',
+      '-t',
+      '[127.0.0.1]:7000',
+      '--contact',
+      'alice',
+      '--device',
+      `http://${n.ip.devB}:4747`,
+    ]);
+    const chE = pipeEnd(n.ns.lapA, [
+      '-e',
+      '--relay',
+      r,
+      '--channel',
+      'bench',
+      '-s',
+      '[127.0.0.1]:8028',
+      '--contact',
+      'bob',
+      '--device',
+      `http://${n.ip.devA}:4747`,
+    ]);
+    all.push(chD, chE);
+    await Promise.all([waitFor(chE, /listening on/), waitFor(chD, /channel open/)]);
+    const chBulkAlone = await client(n, 8028, 'bulk', BULK);
+    const [chKeys, chBulk] = await Promise.all([
+      client(n, 8028, 'interactive', KEYS),
+      client(n, 8028, 'bulk', 4 << 20),
+    ]);
+    if (!chKeys.ok || !chBulk.ok || !chBulkAlone.ok) throw new Error('channel transfer failed');
+    const chBps = BULK / ((chBulkAlone.ms ?? Number.NaN) / 1000);
+    report.figure({
+      bench: 'pipe',
+      name: `bulk ${BULK >> 20} MiB through echo, onepad pipe channel through the pipe relay`,
+      value: chBps / 1e6,
+      unit: 'MB/s',
+      baseline: { name: 'spiped 1.6 (direct)', value: sp.bytesPerSec / 1e6, unit: 'MB/s' },
+      ratio: chBps / sp.bytesPerSec,
+    });
+    report.figure({
+      bench: 'pipe',
+      name: `keystroke round trip (median of ${KEYS}) on the channel while a 4 MiB bulk stream shares it`,
+      value: median(chKeys.rttMs ?? []),
+      unit: 'ms',
+      baseline: { name: 'onepad pipe, keystrokes alone', value: op.rttMs, unit: 'ms' },
+      ratio: median(chKeys.rttMs ?? []) / op.rttMs,
+      note: `spiped alone ${sp.rttMs.toFixed(2)} ms`,
+    });
+    await stop([chE, chD]);
   } finally {
     await stop(all.filter((p) => p.child.exitCode === null && p.child.signalCode === null));
     n.teardown();

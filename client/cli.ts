@@ -20,7 +20,7 @@ import type { Command, CommandContext, CommandGroup } from '../device/cli/comman
 import { reportError } from '../device/cli/report-error.js';
 import { DEFAULT_DEVICE_URL, LinkClient } from '../rpc/client.js';
 import { ChatClient } from './chat.js';
-import { pipeCommand } from './pipe-cli.js';
+import { pipeCommand, pipeRelayCommand } from './pipe-cli.js';
 import { loadRelayConfig, parseRelayConfig, type RelayConfig } from './relay-config.js';
 import { startRelay } from './relay-service.js';
 import { runSession } from './session.js';
@@ -139,5 +139,5 @@ const chatCommand: Command = {
 export const chatCommands: CommandGroup = {
   name: 'chat',
   topLevel: true,
-  commands: [relayCommand, chatCommand, pipeCommand],
+  commands: [relayCommand, chatCommand, pipeCommand, pipeRelayCommand],
 };

@@ -11,13 +11,17 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { aborted } from '../device/cli/aborted.js';
 import { flag, type OptionSpecs, option, parseArgs, sizeOption, stringOption } from '../device/cli/args.js';
 import type { Command, CommandContext } from '../device/cli/command.js';
+import { reportError } from '../device/cli/report-error.js';
 import { isOnepadError, OnepadError } from '../device/errors.js';
 import { DEFAULT_DEVICE_URL } from '../rpc/client.js';
 import { runPipeConnection } from './pipe-connection.js';
 import { FRAME_HEADER } from './pipe-frames.js';
 import { SessionLink } from './pipe-link.js';
+import { runChannelMode } from './pipe-mux-cli.js';
+import { startPipeRelay } from './pipe-relay.js';
 
 /** A socket address as spiped writes it: `[IP]:port`, `host:port`, or a Unix socket path (starting with `/`). */
 export type SocketAddress = { readonly path: string } | { readonly host: string; readonly port: number };
@@ -60,6 +64,11 @@ export const PIPE_OPTIONS = {
   time: option('SECONDS', 'how long the session may run (asked; default 3600)'),
   'pad-to': option('N', 'pad every frame to N bytes (hides lengths; costs N+32 bytes of pad per frame)'),
   frame: option('N', 'most data bytes per frame without padding (default 16384)'),
+  mux: flag('one channel for every connection (snitun style): -e dials it to -t, -d takes it on -s'),
+  relay: option('ADDR', 'join the channel at this pipe relay instead of -t/-s (implies --mux; needs --channel)'),
+  channel: option('NAME', 'the channel name both ends give the relay'),
+  tap: option('NAME', 'carry the Ethernet frames of a new TAP interface NAME (root; with -t, -s or --relay)'),
+  keepalive: option('SECONDS', 'on a channel, send a keepalive after this long without sending (default 10)'),
 } satisfies OptionSpecs;
 
 /** What {@link runPipe} is given besides the command context. */
@@ -84,8 +93,31 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
     const enc = args.options.get('encrypt') === true;
     const dec = args.options.get('decrypt') === true;
     if (enc && dec) throw new OnepadError('INVALID_ARGUMENT', { option: 'encrypt' }, 'give -e or -d, not both');
-    const target = parseSocketAddress(stringOption(args, 'target'), 'target');
-    const source = enc || dec ? parseSocketAddress(stringOption(args, 'source'), 'source', true) : null;
+    const tapName = args.options.has('tap') ? stringOption(args, 'tap') : null;
+    const relayText = args.options.has('relay') ? stringOption(args, 'relay') : null;
+    const channelMode = tapName !== null || relayText !== null || args.options.get('mux') === true;
+    if (tapName !== null && (enc || dec)) {
+      throw new OnepadError('INVALID_ARGUMENT', { option: 'tap' }, '--tap takes no -e or -d');
+    }
+    if (channelMode && tapName === null && !enc && !dec) {
+      throw new OnepadError('INVALID_ARGUMENT', { option: 'mux' }, 'a channel needs -e, -d or --tap');
+    }
+    const relayAddr = relayText !== null ? parseSocketAddress(relayText, 'relay') : null;
+    if (relayAddr && 'path' in relayAddr) {
+      throw new OnepadError('INVALID_ARGUMENT', { option: 'relay' }, '--relay must be [IP]:PORT or HOST:PORT');
+    }
+    const channelName = relayAddr ? stringOption(args, 'channel') : null;
+    // With the relay, the wire side's address is the relay: only the plaintext side is given.
+    const needTarget = !(relayAddr && (enc || tapName !== null)) && !(tapName !== null && args.options.has('source'));
+    const target = needTarget ? parseSocketAddress(stringOption(args, 'target'), 'target') : null;
+    const needSource = (enc || dec) && !(relayAddr && dec);
+    const source = needSource ? parseSocketAddress(stringOption(args, 'source'), 'source', true) : null;
+    const tapListen =
+      tapName !== null && !relayAddr && args.options.has('source')
+        ? parseSocketAddress(stringOption(args, 'source'), 'source', true)
+        : null;
+    const keepaliveSec = args.options.has('keepalive') ? sizeOption(args, 'keepalive') : 10;
+    if (keepaliveSec < 1) throw new OnepadError('INVALID_ARGUMENT', { option: 'keepalive' }, 'at least 1 second');
     const contact = stringOption(args, 'contact');
     const padTo = args.options.has('pad-to') ? sizeOption(args, 'pad-to') : null;
     if (padTo !== null && padTo <= FRAME_HEADER) {
@@ -114,12 +146,36 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
       l.package([]).catch(() => undefined);
     }, 2000);
     keepalive.unref();
+    if (channelMode) {
+      const wire = relayAddr
+        ? { relay: relayAddr as { host: string; port: number }, channel: channelName as string }
+        : tapListen
+          ? { listen: tapListen }
+          : enc || tapName !== null
+            ? { dial: target as SocketAddress }
+            : { listen: source as SocketAddress };
+      const plain = tapName !== null ? null : enc ? source : target;
+      await runChannelMode({
+        link: l,
+        mode: tapName !== null ? 'tap' : enc ? 'encrypt' : 'decrypt',
+        plain,
+        wire,
+        tapName,
+        maxData,
+        keepaliveMs: keepaliveSec * 1000,
+        signal: ctx.signal,
+        log: (line) => ctx.stderr.write(`onepad pipe: ${line}\n`),
+        ...(ctx.onListening ? { onListening: ctx.onListening } : {}),
+      });
+      return 0;
+    }
     const conn = (plainIn: Readable, plainOut: Writable, wire: Socket, initiator: boolean) => {
       lastCall = Date.now();
       return runPipeConnection({ link: l, plainIn, plainOut, wire, initiator, maxData });
     };
 
-    if (!source) {
+    if (!source || !target) {
+      if (!target) throw new OnepadError('INTERNAL');
       const wire = await dial(target);
       await conn(ctx.stdin, ctx.plainOut ?? process.stdout, wire, true);
       return 0;
@@ -130,7 +186,7 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
       void (async () => {
         let other: Socket | null = null;
         try {
-          other = await dial(target);
+          other = await dial(target as SocketAddress);
           // -e: the accepted socket is plaintext, the dialed one the wire; -d the other way round.
           if (enc) await conn(sock, sock, other, true);
           else await conn(other, other, sock, false);
@@ -181,6 +237,16 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
       ctx.stderr.write(
         `onepad pipe: session ${last.state === 'ended' ? `ended (${last.endReason})` : 'left'}: pad used ${last.usedBytes} bytes for ${last.sentBytes} bytes sent in ${last.framesSent} frames, ${last.receivedBytes} bytes received\n`,
       );
+      const t = link?.timings;
+      if (t) {
+        const med = (xs: number[]) => {
+          const v = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+          return v === undefined ? '-' : v.toFixed(2);
+        };
+        ctx.stderr.write(
+          `onepad pipe: device requests: package ${t.package.length} (median ${med(t.package)} ms), unpackage ${t.unpackage.length} (median ${med(t.unpackage)} ms)\n`,
+        );
+      }
     }
   }
 }
@@ -188,10 +254,41 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
 export const pipeCommand: Command = {
   name: 'pipe',
   usage:
-    'pipe (--encrypt|--decrypt) --source ADDR --target ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N] [--frame N]   a spiped-style tunnel through the device (short: -e -d -s -t; without --encrypt/--decrypt, stdin/stdout as spipe)',
+    'pipe (--encrypt|--decrypt) --source ADDR --target ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N] [--frame N] [--mux] [--relay ADDR --channel NAME] [--tap NAME] [--keepalive S]   a spiped-style tunnel through the device (short: -e -d -s -t; without --encrypt/--decrypt, stdin/stdout as spipe; --mux/--relay: many streams over one channel; --tap: Ethernet frames)',
   options: PIPE_OPTIONS,
   example: 'pipe -e -s [127.0.0.1]:8025 -t [10.0.0.2]:8025 --contact bob --budget 16M --time 600',
   run(ctx) {
     return runPipe({ ...ctx, stdin: process.stdin });
+  },
+};
+
+const PIPE_RELAY_OPTIONS = {
+  address: option('IP', 'the address to listen on, and nothing else (default 127.0.0.1)'),
+  port: option('N', 'TCP port (default 4849; 0: any free port)'),
+  'wait-ms': option('MS', 'how long one end of a channel waits for the other (default 120000)'),
+} satisfies OptionSpecs;
+
+/** `onepad pipe-relay`: the rendezvous for pipe channels (client/pipe-relay.ts). */
+export const pipeRelayCommand: Command = {
+  name: 'pipe-relay',
+  usage:
+    'pipe-relay [--address IP] [--port N] [--wait-ms MS]   run the pipe relay: splices the two ends of each pipe channel (trusted with nothing)',
+  options: PIPE_RELAY_OPTIONS,
+  example: 'pipe-relay --address 10.0.0.1 --port 4849',
+  async run(ctx) {
+    try {
+      const args = parseArgs(ctx.argv, PIPE_RELAY_OPTIONS);
+      const relay = await startPipeRelay({
+        address: stringOption(args, 'address', '127.0.0.1'),
+        port: sizeOption(args, 'port', 4849),
+        waitMs: sizeOption(args, 'wait-ms', 120_000),
+      });
+      ctx.stderr.write(`onepad pipe-relay: listening on ${relay.address}:${relay.port}\n`);
+      await aborted(ctx.signal);
+      await relay.close();
+      return 0;
+    } catch (e) {
+      return reportError(ctx.stderr, e);
+    }
   },
 };

@@ -126,6 +126,9 @@ export function runPipeConnection(o: PipeConnectionOptions): Promise<void> {
           try {
             for (const pt of plain) {
               const f = parseFrame(pt);
+              if (f.type !== 'OPEN' && f.type !== 'DATA' && f.type !== 'EOF') {
+                throw new OnepadError('MALFORMED', { reason: 'pipe frame type' });
+              }
               order.accept(f);
               if (f.type === 'OPEN' && conn === null) {
                 conn = order.connection;

@@ -19,7 +19,12 @@
 import { OnepadError } from '../device/errors.js';
 
 export const FRAME_HEADER = 17;
-export const FRAME_TYPES = { OPEN: 1, DATA: 2, EOF: 3 } as const;
+/**
+ * 1-3 are used by every pipe; RESET (a stream ends with a reason: its data is an ASCII code), PING (keepalive)
+ * and ETHER (one Ethernet frame) only on a multiplexed channel (client/pipe-channel.ts), where the sequence number
+ * counts the records of the whole channel per direction.
+ */
+export const FRAME_TYPES = { OPEN: 1, DATA: 2, EOF: 3, RESET: 4, PING: 5, ETHER: 6 } as const;
 export type FrameType = keyof typeof FRAME_TYPES;
 
 /** One record. */
@@ -115,18 +120,37 @@ export class FrameOrder {
 /**
  * Splits the byte stream between laptops into packages: each is a u32 length (big-endian) and the package.
  * Feed it chunks; it returns the whole packages so far.
+ *
+ * With `notices` (a multiplexed channel), a length of 0 is followed by one byte n and n ASCII bytes of an error
+ * code: the other laptop's unauthenticated word that its side failed (client/pipe-channel.ts). It is returned as
+ * a string among the packages.
  */
 export class PackageReader {
   private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly notices = false,
+  ) {}
 
-  /** @throws OnepadError MALFORMED when a length is 0 or above the maximum */
-  push(chunk: Buffer): Uint8Array[] {
+  /** @throws OnepadError MALFORMED when a length is 0 (without notices) or above the maximum, or a notice is bad */
+  push(chunk: Buffer): Uint8Array[];
+  push(chunk: Buffer, withNotices: true): (Uint8Array | string)[];
+  push(chunk: Buffer): (Uint8Array | string)[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: Uint8Array[] = [];
+    const out: (Uint8Array | string)[] = [];
     let off = 0;
     while (this.buf.length - off >= 4) {
       const n = this.buf.readUInt32BE(off);
+      if (n === 0 && this.notices) {
+        if (this.buf.length - off < 5) break;
+        const len = this.buf[off + 4] as number;
+        if (this.buf.length - off - 5 < len) break;
+        const code = this.buf.toString('latin1', off + 5, off + 5 + len);
+        if (!/^[A-Z][A-Z0-9_]{0,47}$/.test(code)) throw new OnepadError('MALFORMED', { reason: 'pipe notice' });
+        out.push(code);
+        off += 5 + len;
+        continue;
+      }
       if (n === 0 || n > this.max) throw new OnepadError('MALFORMED', { reason: 'pipe package length' });
       if (this.buf.length - off - 4 < n) break;
       out.push(this.buf.subarray(off + 4, off + 4 + n));
@@ -148,4 +172,10 @@ export function framePackage(pkg: Uint8Array): Buffer {
   out.writeUInt32BE(pkg.length, 0);
   out.set(pkg, 4);
   return out;
+}
+
+/** The wire form of a failure notice (see {@link PackageReader}). */
+export function frameNotice(code: string): Buffer {
+  const c = Buffer.from(code.slice(0, 48), 'latin1');
+  return Buffer.concat([Buffer.alloc(4), Buffer.from([c.length]), c]);
 }

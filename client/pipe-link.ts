@@ -35,6 +35,11 @@ export class SessionLink {
   private contact = '';
   /** The session as the device last reported it. */
   last: SessionJson | null = null;
+  /**
+   * Requests made inside the session with frames or packages, and their wall times on this laptop (ms; the last
+   * 10,000 of each), for the exit line and the bench.
+   */
+  readonly timings = { package: [] as number[], unpackage: [] as number[] };
 
   /** @throws OnepadError INVALID_ARGUMENT when `url` is not an http URL */
   constructor(url: string) {
@@ -63,6 +68,7 @@ export class SessionLink {
 
   /** Package frames (an empty list is a keepalive). @throws OnepadError SESSION_ENDED, ... */
   async package(frames: readonly Uint8Array[], end = false): Promise<Uint8Array[]> {
+    const t0 = performance.now();
     const r = await this.post(
       '/package',
       { contact: this.contact, sessionId: this.sessionId(), frames: frames.map(encodeBase64), ...(end ? { end } : {}) },
@@ -70,11 +76,13 @@ export class SessionLink {
     );
     if (!validPackage(r)) throw new OnepadError('BAD_RESPONSE', { reason: 'shape' });
     this.last = r.session;
+    if (frames.length > 0) keep(this.timings.package, performance.now() - t0);
     return r.packages.map((p) => decodeBase64(p, 'packages'));
   }
 
   /** Authenticate and decrypt packages, all or nothing. @throws OnepadError MAC_INVALID, REPLAY, ... */
   async unpackage(packages: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    const t0 = performance.now();
     const r = await this.post(
       '/unpackage',
       { sessionId: this.sessionId(), packages: packages.map(encodeBase64) },
@@ -82,6 +90,7 @@ export class SessionLink {
     );
     if (!validUnpackage(r)) throw new OnepadError('BAD_RESPONSE', { reason: 'shape' });
     this.last = r.session;
+    keep(this.timings.unpackage, performance.now() - t0);
     return r.frames.map((f) => decodeBase64(f.bytes, 'bytes'));
   }
 
@@ -146,6 +155,11 @@ export class SessionLink {
       req.end(payload);
     });
   }
+}
+
+function keep(xs: number[], ms: number): void {
+  if (xs.length >= 10_000) xs.shift();
+  xs.push(ms);
 }
 
 function deviceError(parsed: unknown, status: number): OnepadError {

@@ -120,6 +120,14 @@ export const ERRORS = {
     status: 502,
     message: 'the connection to the other end of the pipe broke before the end of its stream',
   },
+  PIPE_STREAM_RESET: { status: 502, message: 'one stream of the pipe channel was reset (details.reason)' },
+  PIPE_PEER_FAILED: { status: 502, message: 'the other end of the pipe channel said its side failed' },
+  PIPE_KEEPALIVE_TIMEOUT: {
+    status: 504,
+    message: 'nothing authenticated came from the other end of the pipe channel in time',
+  },
+  PIPE_RELAY_FAILED: { status: 502, message: 'the pipe relay did not join the channel' },
+  PIPE_TAP_FAILED: { status: 500, message: 'the TAP interface could not be made' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -10,6 +10,7 @@ import {
   encodeFrame,
   FRAME_HEADER,
   FrameOrder,
+  frameNotice,
   framePackage,
   PackageReader,
   type PipeFrame,
@@ -105,6 +106,32 @@ describe('pipe records', () => {
       ),
     );
     expect(() => new PackageReader(10).push(framePackage(new Uint8Array(11)))).toThrow();
+  });
+
+  it('on a channel: a failure notice comes out in its place, whatever the chunking; a bad one is MALFORMED', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 100 }), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 9 }),
+        (pkgs, cut) => {
+          const stream = Buffer.concat([...pkgs.map(framePackage), frameNotice('LINK_UNREACHABLE')]);
+          const r = new PackageReader(1000, true);
+          const got: (Uint8Array | string)[] = [];
+          for (let off = 0; off < stream.length; off += cut) got.push(...r.push(stream.subarray(off, off + cut), true));
+          expect(got.at(-1)).toBe('LINK_UNREACHABLE');
+          expect(got).toHaveLength(pkgs.length + 1);
+        },
+      ),
+    );
+    const bad = Buffer.concat([Buffer.alloc(4), Buffer.from([3]), Buffer.from('a b')]);
+    expect(() => new PackageReader(10, true).push(bad, true)).toThrow(/./);
+    try {
+      new PackageReader(10, true).push(bad, true);
+    } catch (e) {
+      expect(isOnepadError(e) && e.code).toBe('MALFORMED');
+    }
+    // Without notices (a pipe connection of its own), a zero length stays MALFORMED.
+    expect(() => new PackageReader(10).push(frameNotice('X'))).toThrow();
   });
 });
 

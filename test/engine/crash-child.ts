@@ -5,10 +5,11 @@
  *   loop <dir>                              package forever, printing each package hex as soon as it returns
  * At the named crash point the process SIGKILLs itself, like a power cut (no exit handlers run).
  */
-import { writeSync } from 'node:fs';
+
 import { parseConfig } from '../../device/config/config.js';
 import { autoApprove } from '../../device/confirm.js';
 import { type CrashPoint, DeviceEngine } from '../../device/engine.js';
+import { writeLine } from '../helpers/line-out.js';
 
 const [mode, dataDir, arg, hex] = process.argv.slice(2);
 const config = parseConfig({ dataDir, device: { name: 'crash', simulated: true } });
@@ -20,7 +21,7 @@ const engine = DeviceEngine.open({
     if (p === crashAt) process.kill(process.pid, 'SIGKILL');
   },
 });
-const out = (s: string) => writeSync(1, `${s}\n`);
+const out = writeLine;
 
 if (mode === 'package') {
   const r = await engine.package('bob', new TextEncoder().encode('crash test'));

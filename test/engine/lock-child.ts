@@ -9,15 +9,16 @@
  *   list <dir>                 run `onepad pad list` (read-only inspection)
  * Prints BUSY and exits 3 on DATA_DIR_BUSY; any other error is printed as ERR <code or message> and exits 1.
  */
-import { existsSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { padCommands } from '../../device/cli/pad-commands.js';
 import { parseConfig } from '../../device/config/config.js';
 import { autoApprove } from '../../device/confirm.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { isOnepadError } from '../../device/errors.js';
+import { writeLine } from '../helpers/line-out.js';
 
 const [mode, dataDir, nArg, pauseArg, holdFile] = process.argv.slice(2);
-const out = (s: string) => writeSync(1, `${s}\n`);
+const out = writeLine;
 const pause = Number(pauseArg ?? 0);
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 

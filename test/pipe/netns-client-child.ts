@@ -4,12 +4,13 @@
  *   bulk N          writes N bytes, reads them back, compares; prints {"ok":true,"bytes":N,"ms":…}
  * On a broken stream prints {"ok":false,"got":bytes,"error":"…"}.
  */
-import { writeSync } from 'node:fs';
+
 import { connect } from 'node:net';
+import { writeLine } from '../helpers/line-out.js';
 
 const [address, port, mode, nArg] = process.argv.slice(2);
 const n = Number(nArg ?? 100);
-const out = (o: unknown) => writeSync(1, `${JSON.stringify(o)}\n`);
+const out = (o: unknown) => writeLine(JSON.stringify(o));
 const s = connect({ host: address, port: Number(port) });
 s.setNoDelay(true);
 let got = 0;

@@ -5,10 +5,11 @@
  * returns. With a crash point it SIGKILLs itself the n-th time the point is reached; with `random` the parent
  * kills it at a moment of its choosing.
  */
-import { writeSync } from 'node:fs';
+
 import { parseConfig } from '../../device/config/config.js';
 import { autoApprove } from '../../device/confirm.js';
 import { DeviceEngine, type SessionCrashPoint } from '../../device/engine.js';
+import { writeLine } from '../helpers/line-out.js';
 
 const [dataDir, point, nth] = process.argv.slice(2);
 const config = parseConfig({ dataDir, device: { name: 'crash', simulated: true } });
@@ -21,7 +22,7 @@ const engine = DeviceEngine.open({
     if (p === point && ++seen === Number(nth)) process.kill(process.pid, 'SIGKILL');
   },
 });
-const out = (s: string) => writeSync(1, `${s}\n`);
+const out = writeLine;
 const s = await engine.openSession('bob', { budgetBytes: 10_000_000, timeLimitSec: 600, frameSize: null });
 out('ready');
 for (let i = 0; ; i++) {

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Boot test only (written into the shipped boot test's copy of the root fs): once onepad listens on the link and
+# the pool holds bytes (hrng-status.json), or after 20 minutes, print what the host checks between two markers on
+# the serial console.
+i=0
+while [ "$i" -lt 1200 ]; do
+	ss -Hltn | grep -q '10\.254\.0\.1:4747 ' && grep -q '"poolBytes":[1-9]' /var/lib/onepad/hrng-status.json 2>/dev/null && break
+	sleep 1
+	i=$((i + 1))
+done
+# The service outlives one watchdog period (30 s, the shipped one): it is killed then unless its pings arrive.
+sleep 35
+pid=$(systemctl show -P MainPID onepad.service)
+fb=/sys/class/graphics/fb0
+echo "ONEPAD-REPORT-BEGIN"
+echo "active: $(systemctl is-active onepad.service nftables.service systemd-networkd.service | tr '\n' ' ' | sed 's/ $//')"
+echo "execstart: $(systemctl show -P ExecStart onepad.service)"
+echo "user: $(stat -c %U "/proc/$pid" 2>/dev/null)"
+echo "restarts: $(systemctl show -P NRestarts onepad.service)"
+echo "watchdog: $(systemctl show -P WatchdogTimestampMonotonic onepad.service)"
+echo "fb: $(cat $fb/name 2>/dev/null) $(cat $fb/virtual_size 2>/dev/null) $(cat $fb/bits_per_pixel 2>/dev/null)"
+touch=$(sed -n 's|.*"device": "\(/dev/input/[^"]*\)".*|\1|p' /etc/onepad/config.json)
+echo "touch: $(readlink -f "$touch" 2>/dev/null)"
+ls /dev/input/by-path/ 2>/dev/null | sed 's/^/input: /'
+echo "ttyusb: $(ls /dev/ttyUSB* 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+echo "hwrng: $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+echo "cursor: $(cat /sys/module/vt/parameters/global_cursor_default 2>/dev/null)"
+echo "hrng-status: $(tr -d '\n' </var/lib/onepad/hrng-status.json 2>/dev/null)"
+ss -Hltnuwp | sed 's/^/listen: /'
+awk -F: '$2 !~ /^[!*]/ { print "password: " $1 }' /etc/shadow
+echo "security: $(systemd-analyze security --no-pager onepad.service | tail -1)"
+echo "failed: $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+echo "cmdline: $(cat /proc/cmdline)"
+journalctl -b -u onepad.service --no-pager -n 25 -o cat | sed 's/^/journal: /'
+echo "ONEPAD-REPORT-END"

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Boot test only (written into the shipped boot test's copy of the root fs): once onepad listens on the link and
-# the pool holds bytes (hrng-status.json), or after 20 minutes, print what the host checks between two markers on
+# the pool holds bytes (hrng-status.json), or after 12 minutes, print what the host checks between two markers on
 # the serial console.
 i=0
-while [ "$i" -lt 1200 ]; do
+while [ "$i" -lt 720 ]; do
 	ss -Hltn | grep -q '10\.254\.0\.1:4747 ' && grep -q '"poolBytes":[1-9]' /var/lib/onepad/hrng-status.json 2>/dev/null && break
+	# Every minute a line of progress, for the host's log.
+	[ $((i % 60)) = 0 ] && echo "ONEPAD-PROGRESS $i s: onepad $(systemctl is-active onepad.service), restarts $(systemctl show -P NRestarts onepad.service): $(journalctl -b -u onepad.service --no-pager -n 2 -o cat | cut -c1-200 | tr '\n' ' ')"
 	sleep 1
 	i=$((i + 1))
 done

@@ -86,7 +86,9 @@ function overlay(side: Side, uid: number, gid: number, arch: Arch, accel: 'kvm' 
     'StandardError=journal+console',
     // Under TCG a guest runs tens of times slower than natively (far more on a loaded host): the watchdog then
     // means "the event loop never stalled 10 minutes". Under KVM the shipped period stays.
-    ...(accel === 'tcg' ? ['WatchdogSec=600s'] : []),
+    // The same for the start: guest-device.mjs says READY=1 once the link serves, and under TCG at load 17-19 its
+    // start took longer than the shipped 90 s (TimeoutStartSec), so every start was killed and restarted.
+    ...(accel === 'tcg' ? ['WatchdogSec=600s', 'TimeoutStartSec=15min'] : []),
     '',
   ].join('\n');
   const config = {

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Boot test only (written into the shipped boot test's copy of the root fs): once onepad listens on the link and
-# the pool holds bytes (hrng-status.json), or after 12 minutes, print what the host checks between two markers on
+# the pool holds bytes (hrng-status.json), or after 8 minutes, print what the host checks between two markers on
 # the serial console.
 i=0
-while [ "$i" -lt 720 ]; do
+while [ "$i" -lt 480 ]; do
 	ss -Hltn | grep -q '10\.254\.0\.1:4747 ' && grep -q '"poolBytes":[1-9]' /var/lib/onepad/hrng-status.json 2>/dev/null && break
 	# Every minute a line of progress, for the host's log.
 	[ $((i % 60)) = 0 ] && echo "ONEPAD-PROGRESS $i s: onepad $(systemctl is-active onepad.service), restarts $(systemctl show -P NRestarts onepad.service): $(journalctl -b -u onepad.service --no-pager -n 2 -o cat | cut -c1-200 | tr '\n' ' ')"
@@ -25,6 +25,10 @@ touch=$(sed -n 's|.*"device": "\(/dev/input/[^"]*\)".*|\1|p' /etc/onepad/config.
 echo "touch: $(readlink -f "$touch" 2>/dev/null)"
 ls /dev/input/by-path/ 2>/dev/null | sed 's/^/input: /'
 echo "ttyusb: $(ls /dev/ttyUSB* 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+echo "ttyusb-mode: $(stat -c '%A %U:%G' /dev/ttyUSB0 2>/dev/null)"
+udevadm info -q property -n /dev/ttyUSB0 2>&1 | grep -E '^(ID_(USB_)?(VENDOR|MODEL)_ID|DEVLINKS)=' | sed 's/^/ttyusb-udev: /'
+udevadm info -e 2>/dev/null | grep -c 'ttyUSB' | sed 's/^/ttyusb-in-udev-db: /'
+echo "service-groups: $(grep '^Groups:' "/proc/$pid/status" 2>/dev/null)"
 echo "hwrng: $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 echo "cursor: $(cat /sys/module/vt/parameters/global_cursor_default 2>/dev/null)"
 echo "hrng-status: $(tr -d '\n' </var/lib/onepad/hrng-status.json 2>/dev/null)"

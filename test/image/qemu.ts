@@ -25,6 +25,10 @@ export interface GuestOptions {
   readonly consoleLog: string;
   readonly memoryMb?: number;
   readonly cpus?: number;
+  /** A QMP socket (unix path) to serve, for screendumps and input events (test/image/qmp.ts). */
+  readonly qmpSocket?: string;
+  /** More devices and chardevs (qemu arguments), e.g. the shipped boot test's screen, tablet and TrueRNG. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A running guest. */
@@ -93,6 +97,8 @@ export function boot(o: GuestOptions): Guest {
     `virtio-net-pci,netdev=link,mac=${o.mac},romfile=`,
     '-device',
     'virtio-rng-pci',
+    ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []),
+    ...(o.extraArgs ?? []),
   ];
   let out = '';
   let exited: number | null | undefined;

@@ -175,6 +175,8 @@ describe('boot configuration', () => {
     expect(cmdline).not.toMatch(/console=(ttyS|ttyAMA|serial)/);
     expect(cmdline).toMatch(/\bnet\.ifnames=0\b/);
     expect(cmdline).toMatch(/(^| )cma=64M( |$)/);
+    // The kernel console shares /dev/fb0 with the service: its cursor must not blink over the trusted band.
+    expect(cmdline).toMatch(/(^| )vt\.global_cursor_default=0( |$)/);
     const modprobe = readFileSync(join(DIR, 'boot/onepad-no-radio.conf'), 'utf8');
     for (const m of ['brcmfmac', 'hci_uart', 'bluetooth'])
       expect(modprobe).toMatch(new RegExp(`^install ${m} /bin/false$`, 'm'));

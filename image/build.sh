@@ -271,6 +271,7 @@ stage_rootfs() {
 	install -m 0755 "$s/nftables.conf" "$R/etc/nftables.conf"
 	install -D -m 0644 "$s/60-onepad.rules" "$R/etc/udev/rules.d/60-onepad.rules"
 	install -D -m 0644 "$s/boot/onepad-no-radio.conf" "$R/etc/modprobe.d/onepad-no-radio.conf"
+	install -D -m 0644 "$s/onepad-modules.conf" "$R/etc/modules-load.d/onepad.conf"
 	install -D -m 0644 "$s/onepad-config.json" "$R/etc/onepad/config.json"
 	echo onepad >"$R/etc/hostname"
 	printf '127.0.0.1\tlocalhost\n127.0.1.1\tonepad\n' >"$R/etc/hosts"

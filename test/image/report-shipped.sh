@@ -39,6 +39,9 @@ echo "service-groups: $(grep '^Groups:' "/proc/$pid/status" 2>/dev/null)"
 echo "ttyusb-in-service-ns: $(nsenter -t "$pid" -m ls -l /dev/ttyUSB0 2>&1)"
 echo "proc-devices: $(grep -E 'ttyUSB|ttyS' /proc/devices | tr '\n' ' ')"
 echo "hwrng: $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+echo "hwrng-mode: $(stat -c '%A %U:%G' /dev/hwrng 2>/dev/null)"
+echo "modules: $(lsmod | awk 'NR>1 && ($1=="usbserial" || $1=="cdc_acm" || $1=="rng_core" || $1=="ftdi_sio") {print $1}' | sort | tr '\n' ' ')"
+journalctl -b --no-pager -o cat | grep -iE 'onepad.service.*(device|DeviceAllow)' | head -5 | sed 's/^/device-policy: /'
 echo "cursor: $(cat /sys/module/vt/parameters/global_cursor_default 2>/dev/null)"
 echo "hrng-status: $(tr -d '\n' </var/lib/onepad/hrng-status.json 2>/dev/null)"
 ss -Hltnuwp | sed 's/^/listen: /'

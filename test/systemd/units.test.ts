@@ -140,6 +140,51 @@ describe('units', () => {
   });
 });
 
+describe('devices the service may open', () => {
+  const rules = readFileSync(join(DIR, '60-onepad.rules'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const modules = readFileSync(join(DIR, 'onepad-modules.conf'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  // The kernel names of this machine's misc devices and their node names (uevent DEVNAME), e.g. hw_random -> hwrng.
+  const misc = existsSync('/sys/class/misc')
+    ? readdirSync('/sys/class/misc').map((name) => {
+        const uevent = readFileSync(join('/sys/class/misc', name, 'uevent'), 'utf8');
+        return { name, node: /^DEVNAME=(.*)$/m.exec(uevent)?.[1] };
+      })
+    : [];
+  const hwrng = misc.find((m) => m.node === 'hwrng');
+
+  it.skipIf(!hwrng)('the hwrng rule names the kernel device (read from this kernel: hw_random), not its node', () => {
+    // udev's KERNEL matches the kernel's device name. A rule on "hwrng" (the node's name) never matched, so on the
+    // image /dev/hwrng stayed root 0600 and the service could not open it (seen in the shipped boot test).
+    const rule = rules.find((l) => /SUBSYSTEM=="misc"/.test(l) && /GROUP="onepad"/.test(l));
+    expect(rule).toBeDefined();
+    expect(/KERNEL=="([^"]+)"/.exec(rule as string)?.[1]).toBe(hwrng?.name);
+  });
+
+  it('every device group and path in DeviceAllow exists before the service starts (modules loaded early)', () => {
+    // DevicePolicy=closed resolves each DeviceAllow= once, at start: a group missing from /proc/devices or a path
+    // missing from /dev is dropped. The modules that make them are loaded by systemd-modules-load, and the image
+    // installs that list.
+    const allow = service.get('DeviceAllow') ?? [];
+    expect(service.get('DevicePolicy')).toEqual(['closed']);
+    const makes: Record<string, string> = {
+      'char-ttyUSB': 'usbserial',
+      'char-ttyACM': 'cdc_acm',
+      '/dev/hwrng': 'rng_core',
+    };
+    for (const [entry, module] of Object.entries(makes)) {
+      expect(allow.some((a) => a.split(/\s+/)[0] === entry)).toBe(true);
+      expect(modules).toContain(module);
+    }
+    const build = readFileSync(fileURLToPath(new URL('../../image/build.sh', import.meta.url)), 'utf8');
+    expect(build).toContain('"$s/onepad-modules.conf" "$R/etc/modules-load.d/onepad.conf"');
+  });
+});
+
 describe('sysusers', () => {
   it.skipIf(!has('systemd-sysusers', ['--version']))('creates a locked system user with no login shell', () => {
     const root = mkdtempSync(join(tmpdir(), 'onepad-sysusers-'));

@@ -207,6 +207,7 @@ describe('start-up notifications through a real notify socket', () => {
       [
         'starting: code loaded',
         'starting: opening the screen',
+        'starting: checking the entropy kernels',
         'starting: opening the ledger',
         'starting: starting the link server',
         'starting: starting the filler',

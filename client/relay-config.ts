@@ -74,6 +74,28 @@ export interface RelayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
 
+/**
+ * The schema of one token bucket: `burst` at once, refilled at `rate` per minute or per hour.
+ * Each bound is inclusive; the defaults are the shipped limits.
+ */
+function bucketSchema<K extends 'perMinute' | 'perHour'>(
+  per: K,
+  defaults: { readonly burst: number; readonly rate: number },
+  max: { readonly burst: number; readonly rate: number },
+) {
+  return {
+    type: 'object',
+    properties: {
+      burst: { type: 'integer', minimum: 1, maximum: max.burst, default: defaults.burst },
+      [per]: { type: 'integer', minimum: 1, maximum: max.rate, default: defaults.rate },
+    },
+    additionalProperties: false,
+    default: {},
+  } as const;
+}
+
+const COUNT_MAX = { burst: 100000, rate: 1000000 } as const;
+
 /** The JSON schema of the relay config, with defaults. */
 export const relayConfigSchema = {
   type: 'object',
@@ -94,46 +116,14 @@ export const relayConfigSchema = {
     retentionMs: { type: 'integer', minimum: 1000, default: 14 * 24 * 3600 * 1000 },
     sweepIntervalMs: { type: 'integer', minimum: 100, default: 60_000 },
     maxFetch: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-    rate: {
-      type: 'object',
-      properties: {
-        burst: { type: 'integer', minimum: 1, maximum: 100000, default: 30 },
-        perMinute: { type: 'integer', minimum: 1, maximum: 1000000, default: 60 },
-      },
-      additionalProperties: false,
-      default: {},
-    },
+    rate: bucketSchema('perMinute', { burst: 30, rate: 60 }, COUNT_MAX),
     perSource: {
       type: 'object',
       properties: {
         maxConnections: { type: 'integer', minimum: 1, maximum: 10000, default: 8 },
-        names: {
-          type: 'object',
-          properties: {
-            burst: { type: 'integer', minimum: 1, maximum: 100000, default: 5 },
-            perHour: { type: 'integer', minimum: 1, maximum: 1000000, default: 10 },
-          },
-          additionalProperties: false,
-          default: {},
-        },
-        sends: {
-          type: 'object',
-          properties: {
-            burst: { type: 'integer', minimum: 1, maximum: 100000, default: 30 },
-            perMinute: { type: 'integer', minimum: 1, maximum: 1000000, default: 60 },
-          },
-          additionalProperties: false,
-          default: {},
-        },
-        bytes: {
-          type: 'object',
-          properties: {
-            burst: { type: 'integer', minimum: 1, maximum: 1073741824, default: 8388608 },
-            perMinute: { type: 'integer', minimum: 1, maximum: 1073741824, default: 4194304 },
-          },
-          additionalProperties: false,
-          default: {},
-        },
+        names: bucketSchema('perHour', { burst: 5, rate: 10 }, COUNT_MAX),
+        sends: bucketSchema('perMinute', { burst: 30, rate: 60 }, COUNT_MAX),
+        bytes: bucketSchema('perMinute', { burst: 8388608, rate: 4194304 }, { burst: 1073741824, rate: 1073741824 }),
         maxWaiting: { type: 'integer', minimum: 1, maximum: 10000000, default: 2000 },
         maxWaitingBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 134217728 },
         maxWaitingPerRecipient: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },

@@ -4,24 +4,15 @@
  * the page's image of alice's screen, the escapes (dark red boxes), the highlighted letter and the orange
  * warning line; denied there, nothing reaches bob.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../client/chat.js';
-import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
-import { startWorld, type World } from '../../device/service/simulator/world.js';
 import { FAITHFUL_COLORS } from '../../display/faithful-draw.js';
 import { COLORS } from '../../display/paint.js';
-import { LinkClient } from '../../rpc/client.js';
-import { buttonOnPage, hasChromium, launchChromium, waitForScreenOnPage } from '../helpers/browser.js';
+import { buttonOnPage, hasChromium, waitForScreenOnPage } from '../helpers/browser.js';
+import { openSimulatorPage, type SimulatorPage } from '../helpers/simulator-page.js';
 
-let root: string;
-let world: World;
-let server: PageServer;
-let browser: Browser;
+let sim: SimulatorPage;
 let page: Page;
 
 /** Pixels of a screenshot within `tolerance` of a colour (the page may scale the image). */
@@ -46,30 +37,15 @@ async function countColor(png: Buffer, hex: string, tolerance = 6): Promise<numb
 
 describe.skipIf(!hasChromium)('the faithful confirm screen on the simulator page in chromium', () => {
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'onepad-browser-faithful-'));
-    world = await startWorld({ dir: root, fresh: true, confirmTimeoutMs: 20_000, holdMs: 800 });
-    server = await startPageServer({ alice: world.devices.alice.screen, bob: world.devices.bob.screen });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 800 } });
-    await page.goto(server.url);
-    await page.locator('#screen-alice').waitFor();
-    await page.waitForFunction('[...document.querySelectorAll("img")].every((i) => i.naturalWidth > 0)');
+    sim = await openSimulatorPage('onepad-browser-faithful-', { confirmTimeoutMs: 20_000, holdMs: 800 });
+    ({ page } = sim);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await world?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await sim?.close();
   });
 
-  const chat = (name: 'alice' | 'bob') =>
-    new ChatClient({
-      name,
-      device: new LinkClient({ url: world.devices[name].url }),
-      relayUrl: world.relay.url,
-      statePath: join(root, `${name}-chat.json`),
-    });
+  const chat = (name: 'alice' | 'bob') => sim.chat(name);
 
   it('hidden tag characters and a look-alike letter are visible on the page; Deny keeps them from bob', async () => {
     const hidden = Array.from('pay eve', (c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');

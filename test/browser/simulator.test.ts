@@ -4,56 +4,26 @@
  * through the relay to bob's client, decrypted by bob's device; tapping Deny makes the send fail with DENIED;
  * letting the countdown run out makes it fail with CONFIRM_TIMEOUT.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, type ChatEvent } from '../../client/chat.js';
-import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
-import { startWorld, type World } from '../../device/service/simulator/world.js';
-import { LinkClient } from '../../rpc/client.js';
-import {
-  buttonOnPage,
-  hasChromium,
-  holdOnPageUntilLeft,
-  launchChromium,
-  waitForScreenOnPage,
-} from '../helpers/browser.js';
+import type { ChatEvent } from '../../client/chat.js';
+import { buttonOnPage, hasChromium, holdOnPageUntilLeft, waitForScreenOnPage } from '../helpers/browser.js';
+import { openSimulatorPage, type SimulatorPage } from '../helpers/simulator-page.js';
 
-let root: string;
-let world: World;
-let server: PageServer;
-let browser: Browser;
+let sim: SimulatorPage;
 let page: Page;
 
 describe.skipIf(!hasChromium)('the simulator page in chromium', () => {
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'onepad-browser-'));
-    world = await startWorld({ dir: root, fresh: true, confirmTimeoutMs: 4000, holdMs: 800 });
-    server = await startPageServer({ alice: world.devices.alice.screen, bob: world.devices.bob.screen });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 800 } });
-    await page.goto(server.url);
-    await page.locator('#screen-alice').waitFor();
-    // Both screens are live images on the page.
-    await page.waitForFunction('[...document.querySelectorAll("img")].every((i) => i.naturalWidth > 0)');
+    sim = await openSimulatorPage('onepad-browser-', { confirmTimeoutMs: 4000, holdMs: 800 });
+    ({ page } = sim);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await world?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await sim?.close();
   });
 
-  const chat = (name: 'alice' | 'bob') =>
-    new ChatClient({
-      name,
-      device: new LinkClient({ url: world.devices[name].url }),
-      relayUrl: world.relay.url,
-      statePath: join(root, `${name}-chat.json`),
-    });
+  const chat = (name: 'alice' | 'bob') => sim.chat(name);
   const errorCode = (events: ChatEvent[]) => events.find((e) => e.type === 'error')?.code;
 
   it('shows the request on alice screen; holding Approve on the page sends it, and bob reads it', async () => {

@@ -8,21 +8,17 @@
  * SYN_DROPPED mid-frame, negative and huge coordinates, and plain random bytes through the parser, never throws,
  * and what comes out is always a well-formed contact: down, move*, up, inside the screen, one at a time.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../display/clock.js';
 import {
   ABS,
   BTN_LEFT,
   BTN_TOUCH,
   EV,
   EvdevParser,
-  EvdevTouch,
   MAX_SLOTS,
   type RawEvent,
   SYN,
@@ -30,11 +26,8 @@ import {
   TouchTracker,
 } from '../../display/evdev.js';
 import type { InputEvent } from '../../display/input.js';
-import { TOUCH_800x480 } from '../../display/layout.js';
-import { SimSink } from '../../display/sim-sink.js';
-import { DeviceUi, type UiAction } from '../../display/ui.js';
 import { bytes } from './evdev-frames.js';
-import { CHROME } from './states.js';
+import { openTouchRig, until } from './evdev-rig.js';
 
 /** QEMU's tablets: both axes 0..32767. */
 const TABLET: TouchMapping = {
@@ -226,47 +219,10 @@ describe('a tablet through a FIFO, driving the device UI', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function until(pred: () => boolean): Promise<void> {
-    for (let i = 0; i < 400 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pred()).toBe(true);
-  }
-
   async function setup() {
-    const fifo = join(dir, 'event3');
-    execFileSync('mkfifo', [fifo]);
-    const [touch, writer] = await Promise.all([
-      EvdevTouch.open(fifo, { recordSize: 24, mapping: TABLET, width: 800, height: 480 }),
-      open(fifo, 'w'),
-    ]);
-    const clock = new ManualClock(1_000_000);
-    const ui = new DeviceUi({
-      layout: TOUCH_800x480,
-      sink: new SimSink(800, 480),
-      clock,
-      chrome: CHROME,
-      gesture: 'hold',
-      holdMs: 1200,
-      secondTapMs: 3000,
-    });
-    const events: InputEvent[] = [];
-    touch.onInput((e) => events.push(e));
-    ui.attach(touch);
-    const actions: UiAction[] = [];
-    ui.onAction((a) => actions.push(a));
-    ui.show({ id: 'confirm-decrypt', contact: 'bob', length: 10, deadline: clock.now() + 60_000, queued: 0 });
-    const centre = (id: string) => {
-      const b = ui.debugLayout()?.buttons.find((x) => x.id === id);
-      if (!b) throw new Error(id);
-      return [Math.round(b.box.x + b.box.w / 2), Math.round(b.box.y + b.box.h / 2)] as const;
-    };
-    const send = (records: RawEvent[]) => writer.write(bytes(records, 24));
-    return { touch, writer, clock, ui, events, actions, centre, send };
-  }
-
-  async function teardown(s: { touch: EvdevTouch; writer: FileHandle; ui: DeviceUi }) {
-    await s.writer.close();
-    await s.touch.close();
-    await s.ui.close();
+    const s = await openTouchRig(dir, 'event3', { recordSize: 24, mapping: TABLET });
+    const send = (records: RawEvent[]) => s.writer.write(bytes(records, 24));
+    return { ...s, send };
   }
 
   it('hovering over Approve and a tap on it never approve; a hold does; a tap on Deny denies', async () => {
@@ -286,7 +242,7 @@ describe('a tablet through a FIFO, driving the device UI', () => {
       expect(s.actions.map((a) => a.button)).toEqual(['approve']);
       await s.send(release());
     } finally {
-      await teardown(s);
+      await s.close();
     }
   });
 
@@ -309,7 +265,7 @@ describe('a tablet through a FIFO, driving the device UI', () => {
       await until(() => s.actions.length === 1);
       expect(s.actions[0]).toMatchObject({ button: 'deny' });
     } finally {
-      await teardown(s);
+      await s.close();
     }
   });
 });

@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isOnepadError } from '../../device/errors.js';
-import { ManualClock } from '../../display/clock.js';
 import {
   EV,
   EvdevParser,
@@ -19,11 +16,8 @@ import {
   TouchTracker,
 } from '../../display/evdev.js';
 import type { InputEvent } from '../../display/input.js';
-import { TOUCH_800x480 } from '../../display/layout.js';
-import { SimSink } from '../../display/sim-sink.js';
-import { DeviceUi, type UiAction } from '../../display/ui.js';
 import { bytes, down, move, up } from './evdev-frames.js';
-import { CHROME } from './states.js';
+import { openTouchRig, until } from './evdev-rig.js';
 
 const IDENTITY: TouchMapping = {
   minX: 0,
@@ -146,53 +140,7 @@ describe('evdev reader through a FIFO, driving the device UI', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function until(pred: () => boolean): Promise<void> {
-    for (let i = 0; i < 400 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pred()).toBe(true);
-  }
-
-  async function setup(size: 16 | 24) {
-    const fifo = join(dir, 'event0');
-    execFileSync('mkfifo', [fifo]);
-    const [touch, writer] = await Promise.all([
-      EvdevTouch.open(fifo, { recordSize: size, mapping: IDENTITY, width: 800, height: 480 }),
-      open(fifo, 'w'),
-    ]);
-    const clock = new ManualClock(1_000_000);
-    const ui = new DeviceUi({
-      layout: TOUCH_800x480,
-      sink: new SimSink(800, 480),
-      clock,
-      chrome: CHROME,
-      gesture: 'hold',
-      holdMs: 1200,
-      secondTapMs: 3000,
-    });
-    const events: InputEvent[] = [];
-    touch.onInput((e) => events.push(e));
-    ui.attach(touch);
-    const actions: UiAction[] = [];
-    ui.onAction((a) => actions.push(a));
-    ui.show({
-      id: 'confirm-decrypt',
-      contact: 'bob',
-      length: 10,
-      deadline: clock.now() + 60_000,
-      queued: 0,
-    });
-    const centre = (id: string) => {
-      const b = ui.debugLayout()?.buttons.find((x) => x.id === id);
-      if (!b) throw new Error(id);
-      return [Math.round(b.box.x + b.box.w / 2), Math.round(b.box.y + b.box.h / 2)] as const;
-    };
-    return { touch, writer, clock, ui, events, actions, centre };
-  }
-
-  async function teardown(s: { touch: EvdevTouch; writer: FileHandle; ui: DeviceUi }) {
-    await s.writer.close();
-    await s.touch.close();
-    await s.ui.close();
-  }
+  const setup = (size: 16 | 24) => openTouchRig(dir, 'event0', { recordSize: size, mapping: IDENTITY });
 
   for (const size of [24, 16] as const) {
     it(`${size}-byte records, split across writes: a tap on Deny denies`, async () => {
@@ -210,7 +158,7 @@ describe('evdev reader through a FIFO, driving the device UI', () => {
         await until(() => s.actions.length === 1);
         expect(s.actions[0]).toMatchObject({ screen: 'confirm-decrypt', button: 'deny', instance: s.ui.instance });
       } finally {
-        await teardown(s);
+        await s.close();
       }
     });
   }
@@ -236,7 +184,7 @@ describe('evdev reader through a FIFO, driving the device UI', () => {
       s.clock.advance(200);
       expect(s.actions.map((a) => a.button)).toEqual(['approve']);
     } finally {
-      await teardown(s);
+      await s.close();
     }
   });
 
@@ -254,7 +202,7 @@ describe('evdev reader through a FIFO, driving the device UI', () => {
       s.clock.advance(3000);
       expect(s.actions).toEqual([]);
     } finally {
-      await teardown(s);
+      await s.close();
     }
   });
 

@@ -3,7 +3,18 @@
  * byte is written, and a stop by SIGTERM (clean: CANCELLED) or SIGKILL (start-up recovery) leaves nothing usable.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,11 +75,25 @@ async function until(f: () => boolean, ms = 60_000): Promise<void> {
   }
 }
 
+/** The 4 KiB of a pad's .tmp file that end at `end`. */
+function tailOf(dir: string, id: string, end: number): Buffer {
+  const fd = openSync(`${padFilePath(join(dir, 'pads'), id)}.tmp`, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    readSync(fd, buf, 0, 4096, end - 4096);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe('create-pair', () => {
   it('writes the same seeded pad to both dirs side by side, with progress', async () => {
     const size = 9 * MIB + 1000;
-    const sizes: [number, number][] = [];
-    let padIdSeen = '';
+    const want = new Uint8Array(size);
+    fillSeeded(seededKey('side by side'), want, 0);
+    const id = 'ab'.repeat(16);
+    let checked = 0;
     const { padId } = await createPadPairAsync({
       dirA: a,
       dirB: b,
@@ -76,24 +101,54 @@ describe('create-pair', () => {
       nameB: 'bob',
       size,
       source: { kind: 'seeded', seed: 'side by side' },
-      padId: 'ab'.repeat(16),
+      padId: id,
       onProgress: (p) => {
-        padIdSeen = 'ab'.repeat(16);
-        const tmp = (d: string) =>
-          statSync(`${padFilePath(join(d, 'pads'), padIdSeen)}.tmp`, { throwIfNoEntry: false });
-        if (p.bytes < size) sizes.push([tmp(a)?.size ?? 0, tmp(b)?.size ?? 0]);
+        // The .tmp files are preallocated (their sizes say nothing): every byte before `bytes` is on disk in both
+        // copies at each progress point; one copy after the other would leave B's zeros here.
+        if (p.bytes < 4096 || p.bytes >= size) return;
+        const expected = Buffer.from(want.subarray(p.bytes - 4096, p.bytes));
+        expect(tailOf(a, id, p.bytes).equals(expected)).toBe(true);
+        expect(tailOf(b, id, p.bytes).equals(expected)).toBe(true);
+        checked++;
       },
     });
-    // At every progress point the two files are within one chunk (4 MiB) of each other: never one after the other.
-    expect(sizes.length).toBeGreaterThan(1);
-    for (const [x, y] of sizes) expect(Math.abs(x - y)).toBeLessThanOrEqual(4 * MIB);
-    const want = new Uint8Array(size);
-    fillSeeded(seededKey('side by side'), want, 0);
+    expect(checked).toBeGreaterThan(0);
     for (const d of [a, b]) {
       expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
     }
     expect(rows(a)[0]).toMatchObject({ contact: 'bob', side: 'A', size, insecure: true });
     expect(rows(b)[0]).toMatchObject({ contact: 'alice', side: 'B', size, insecure: true });
+  });
+
+  it('--source: both copies of a source file are written side by side too, each equal to the file', async () => {
+    const size = 9 * MIB + 1000;
+    const src = join(root, 'source.bin');
+    const want = new Uint8Array(randomBytes(size));
+    writeFileSync(src, want);
+    const id = 'cd'.repeat(16);
+    let checked = 0;
+    const { padId } = await createPadPairAsync({
+      dirA: a,
+      dirB: b,
+      nameA: 'alice',
+      nameB: 'bob',
+      size,
+      source: { kind: 'file', path: src },
+      padId: id,
+      onProgress: (p) => {
+        if (p.bytes < 4096 || p.bytes >= size) return;
+        const expected = Buffer.from(want.subarray(p.bytes - 4096, p.bytes));
+        // One copy after the other would leave B's zeros here while A is written.
+        expect(tailOf(a, id, p.bytes).equals(expected)).toBe(true);
+        expect(tailOf(b, id, p.bytes).equals(expected)).toBe(true);
+        checked++;
+      },
+    });
+    expect(checked).toBeGreaterThan(0);
+    for (const d of [a, b]) {
+      expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
+    }
+    expect(rows(a)[0]).toMatchObject({ contact: 'bob', side: 'A', size, insecure: true });
   });
 
   it('checks both ledgers before writing: a contact that exists on B leaves A untouched', () => {

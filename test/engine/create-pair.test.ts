@@ -87,35 +87,48 @@ function tailOf(dir: string, id: string, end: number): Buffer {
   }
 }
 
+/**
+ * Create a pair of `want.length` bytes from `source` and check, at each progress point, that the 4 KiB before it
+ * is on disk in both `.tmp` copies (they are preallocated, so their sizes say nothing: one copy after the other
+ * would leave B's zeros here), then that both pads equal `want`.
+ */
+async function createSideBySide(
+  a: string,
+  b: string,
+  id: string,
+  source: Parameters<typeof createPadPairAsync>[0]['source'],
+  want: Uint8Array,
+): Promise<void> {
+  const size = want.length;
+  let checked = 0;
+  const { padId } = await createPadPairAsync({
+    dirA: a,
+    dirB: b,
+    nameA: 'alice',
+    nameB: 'bob',
+    size,
+    source,
+    padId: id,
+    onProgress: (p) => {
+      if (p.bytes < 4096 || p.bytes >= size) return;
+      const expected = Buffer.from(want.subarray(p.bytes - 4096, p.bytes));
+      expect(tailOf(a, id, p.bytes).equals(expected)).toBe(true);
+      expect(tailOf(b, id, p.bytes).equals(expected)).toBe(true);
+      checked++;
+    },
+  });
+  expect(checked).toBeGreaterThan(0);
+  for (const d of [a, b]) {
+    expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
+  }
+}
+
 describe('create-pair', () => {
   it('writes the same seeded pad to both dirs side by side, with progress', async () => {
     const size = 9 * MIB + 1000;
     const want = new Uint8Array(size);
     fillSeeded(seededKey('side by side'), want, 0);
-    const id = 'ab'.repeat(16);
-    let checked = 0;
-    const { padId } = await createPadPairAsync({
-      dirA: a,
-      dirB: b,
-      nameA: 'alice',
-      nameB: 'bob',
-      size,
-      source: { kind: 'seeded', seed: 'side by side' },
-      padId: id,
-      onProgress: (p) => {
-        // The .tmp files are preallocated (their sizes say nothing): every byte before `bytes` is on disk in both
-        // copies at each progress point; one copy after the other would leave B's zeros here.
-        if (p.bytes < 4096 || p.bytes >= size) return;
-        const expected = Buffer.from(want.subarray(p.bytes - 4096, p.bytes));
-        expect(tailOf(a, id, p.bytes).equals(expected)).toBe(true);
-        expect(tailOf(b, id, p.bytes).equals(expected)).toBe(true);
-        checked++;
-      },
-    });
-    expect(checked).toBeGreaterThan(0);
-    for (const d of [a, b]) {
-      expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
-    }
+    await createSideBySide(a, b, 'ab'.repeat(16), { kind: 'seeded', seed: 'side by side' }, want);
     expect(rows(a)[0]).toMatchObject({ contact: 'bob', side: 'A', size, insecure: true });
     expect(rows(b)[0]).toMatchObject({ contact: 'alice', side: 'B', size, insecure: true });
   });
@@ -125,29 +138,7 @@ describe('create-pair', () => {
     const src = join(root, 'source.bin');
     const want = new Uint8Array(randomBytes(size));
     writeFileSync(src, want);
-    const id = 'cd'.repeat(16);
-    let checked = 0;
-    const { padId } = await createPadPairAsync({
-      dirA: a,
-      dirB: b,
-      nameA: 'alice',
-      nameB: 'bob',
-      size,
-      source: { kind: 'file', path: src },
-      padId: id,
-      onProgress: (p) => {
-        if (p.bytes < 4096 || p.bytes >= size) return;
-        const expected = Buffer.from(want.subarray(p.bytes - 4096, p.bytes));
-        // One copy after the other would leave B's zeros here while A is written.
-        expect(tailOf(a, id, p.bytes).equals(expected)).toBe(true);
-        expect(tailOf(b, id, p.bytes).equals(expected)).toBe(true);
-        checked++;
-      },
-    });
-    expect(checked).toBeGreaterThan(0);
-    for (const d of [a, b]) {
-      expect(Buffer.from(readFileSync(padFilePath(join(d, 'pads'), padId))).equals(Buffer.from(want))).toBe(true);
-    }
+    await createSideBySide(a, b, 'cd'.repeat(16), { kind: 'file', path: src }, want);
     expect(rows(a)[0]).toMatchObject({ contact: 'bob', side: 'A', size, insecure: true });
   });
 

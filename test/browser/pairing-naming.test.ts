@@ -9,11 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../client/chat.js';
 import { type PageServer, startPageServer } from '../../device/service/simulator/page-server.js';
 import { startWorld, type World } from '../../device/service/simulator/world.js';
 import { charButton } from '../../display/keyboard.js';
-import { LinkClient } from '../../rpc/client.js';
 import {
   buttonOnPage,
   hasChromium,
@@ -22,6 +20,7 @@ import {
   screenOnPage,
   waitForScreenOnPage,
 } from '../helpers/browser.js';
+import { worldChat } from '../helpers/simulator-page.js';
 
 let root: string;
 let worldStarting: Promise<World>;
@@ -110,13 +109,7 @@ describe.skipIf(!hasChromium)('pairing with naming in the simulator page (chromi
     const world = await worldStarting;
     expect(world.paired?.contact).toBe('Bobby T');
 
-    const chat = (name: 'alice' | 'bob') =>
-      new ChatClient({
-        name,
-        device: new LinkClient({ url: world.devices[name].url }),
-        relayUrl: world.relay.url,
-        statePath: join(root, `${name}-chat.json`),
-      });
+    const chat = (name: 'alice' | 'bob') => worldChat(world, root, name);
     const alice = chat('alice');
     await alice.addContact('bob', 'Bobby T');
     const text = 'Named on the device itself.';

@@ -25,6 +25,16 @@ export interface SimulatorPage {
   close(): Promise<void>;
 }
 
+/** A chat client of `name`'s device in `world`, its state file in `dir`. */
+export function worldChat(world: World, dir: string, name: 'alice' | 'bob'): ChatClient {
+  return new ChatClient({
+    name,
+    device: new LinkClient({ url: world.devices[name].url }),
+    relayUrl: world.relay.url,
+    statePath: join(dir, `${name}-chat.json`),
+  });
+}
+
 /**
  * Start a fresh world in a new temp dir named after `prefix` and open its page (1600x800) once both screens show.
  *
@@ -51,13 +61,7 @@ export async function openSimulatorPage(prefix: string, options: WorldOptions = 
     // Both screens are live images on the page.
     await page.waitForFunction('[...document.querySelectorAll("img")].every((i) => i.naturalWidth > 0)');
     const w = world;
-    const chat = (name: 'alice' | 'bob') =>
-      new ChatClient({
-        name,
-        device: new LinkClient({ url: w.devices[name].url }),
-        relayUrl: w.relay.url,
-        statePath: join(root, `${name}-chat.json`),
-      });
+    const chat = (name: 'alice' | 'bob') => worldChat(w, root, name);
     return { root, world, server, browser, page, chat, close };
   } catch (e) {
     await close();

@@ -45,7 +45,9 @@ IMG=$OUT/onepad-$VERSION-$ARCH.img
 # Bump a *_REV when the stage's recipe changes, so the cache is rebuilt.
 BASE_REV=1
 BASE_PKGS=systemd,systemd-sysv,udev,nodejs,nftables,iproute2,kmod,initramfs-tools,zstd
-MODULES_REV=1
+MODULES_REV=2
+# Addons with no prebuild for linux-arm64-gnu, cross-compiled with node-gyp (serialport and canvas ship prebuilds).
+CROSS_ADDONS="better-sqlite3 epoll rpio"
 BUILD_PKGS="build-essential python3 npm"
 BOOT_MB=256
 
@@ -71,6 +73,10 @@ host_tools() {
 	if emulated; then
 		[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
 		command -v update-binfmts >/dev/null || missing+=(binfmt-support)
+		# Native modules are cross-compiled on the host (stage_modules_cross), not compiled under qemu-user.
+		command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
+		command -v make >/dev/null || missing+=(make)
+		command -v python3 >/dev/null || missing+=(python3)
 	fi
 	command -v mcopy >/dev/null || missing+=(mtools)
 	command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
@@ -180,12 +186,73 @@ stage_base() {
 # 2. modules: production node_modules built for $ARCH in a builder chroot.
 
 LOCK_SUM=$(sha256sum "$REPO/package-lock.json" | cut -c1-64)
-MODULES_KEY=$(key_of "$MODULES_REV $BASE_KEY $BUILD_PKGS $LOCK_SUM")
+MODULES_KEY=$(key_of "$MODULES_REV $BASE_KEY $BUILD_PKGS $LOCK_SUM $(emulated && echo "cross $CROSS_ADDONS")")
 MODULES_TAR=$CACHE/modules-$MODULES_KEY.tar.zst
+
+# The image's own Node headers (Debian's libnode-dev for the image's suite and nodejs), cached per base.
+HEADERS_DIR=$CACHE/node-headers-$BASE_KEY
+
+node_headers() {
+	[ -f "$HEADERS_DIR/usr/include/node/node_version.h" ] && return
+	local r=$CACHE/headers.tmp
+	log "modules: the image's Node headers (libnode-dev from $SUITE)"
+	unpack "$BASE_TAR" "$r"
+	chroot_mount "$r"
+	in_chroot "$r" apt-get update -qq
+	in_chroot "$r" sh -c 'cd /tmp && apt-get download -qq "libnode-dev=$(dpkg-query -W -f "\${Depends}" nodejs |
+		tr "," "\n" | sed -n "s/^ *libnode[0-9]* (= \(.*\))/\1/p")"'
+	chroot_umount "$r"
+	rm -rf "$HEADERS_DIR.tmp"
+	dpkg-deb -x "$r"/tmp/libnode-dev_*.deb "$HEADERS_DIR.tmp"
+	rm -rf "$r"
+	[ -f "$HEADERS_DIR.tmp/usr/include/node/node_version.h" ] || die "libnode-dev has no include/node/node_version.h"
+	mv "$HEADERS_DIR.tmp" "$HEADERS_DIR"
+}
+
+# Cross build (arm64 on another host): npm ci on the host for linux/arm64/glibc without install scripts, then
+# node-gyp with Debian's aarch64 cross toolchain against the image's Node headers. Loaded on arm64 in stage_rootfs.
+stage_modules_cross() {
+	node_headers
+	local b=$CACHE/xbuild gyp
+	gyp=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
+	[ -f "$gyp" ] || die "node-gyp not found next to the host's npm ($gyp)"
+	log "modules: npm ci --omit=dev for linux/arm64/glibc on the host; cross-compiling $CROSS_ADDONS"
+	rm -rf "$b"
+	mkdir -p "$b"
+	cp "$REPO/package-lock.json" "$b/"
+	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
+		require('fs').writeFileSync('$b/package.json', JSON.stringify(p, null, 2))"
+	(cd "$b" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn --os=linux --cpu=arm64 \
+		--libc=glibc)
+	[ -d "$b/node_modules/@napi-rs/canvas-linux-arm64-gnu" ] || die "npm did not install @napi-rs/canvas-linux-arm64-gnu"
+	[ -f "$b/node_modules/@serialport/bindings-cpp/prebuilds/linux-arm64/@serialport+bindings-cpp.armv8.glibc.node" ] ||
+		die "@serialport/bindings-cpp has no linux-arm64 glibc prebuild"
+	# Only the linux-arm64 glibc prebuild is kept (the musl one and other platforms' are dead weight).
+	find "$b/node_modules/@serialport/bindings-cpp/prebuilds" -mindepth 1 -maxdepth 1 ! -name linux-arm64 -exec rm -rf {} +
+	local a f
+	for a in $CROSS_ADDONS; do
+		(cd "$b/node_modules/$a" &&
+			CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+				node "$gyp" rebuild --release --arch=arm64 --nodedir="$HEADERS_DIR/usr" -j "$(nproc)" --loglevel=warn) ||
+			die "cross-compiling $a failed"
+		rm -rf "$b/node_modules/$a/build/Release/obj.target" "$b/node_modules/$a/build/Release/.deps"
+	done
+	# Every native module in the tree must be an aarch64 ELF (no x86-64 or musl copy slips through).
+	while IFS= read -r f; do
+		aarch64-linux-gnu-readelf -h "$f" | grep -q 'Machine:.*AArch64' || die "$f is not an aarch64 ELF"
+	done < <(find "$b/node_modules" -name '*.node' ! -name '*.musl.node')
+	find "$b/node_modules" -name '*.musl.node' -delete
+	pack "$b/node_modules" "$MODULES_TAR"
+	rm -rf "$b"
+}
 
 stage_modules() {
 	if [ -f "$MODULES_TAR" ]; then
 		log "modules: cached ($MODULES_TAR)"
+		return
+	fi
+	if emulated; then
+		stage_modules_cross
 		return
 	fi
 	local b=$CACHE/builder
@@ -283,6 +350,21 @@ stage_rootfs() {
 	rm -f "$R/var/lib/dbus/machine-id"
 
 	chroot_mount "$R"
+	# The build fails unless every native module loads and works on $ARCH, in the image's own Node.
+	log "rootfs: loading every native module on $ARCH$(emulated && echo ' (qemu-user)')"
+	in_chroot "$R" sh -c 'cd /usr/lib/onepad && node -e "
+		const D = require(\"better-sqlite3\"); const db = new D(\"/tmp/onepad-check.db\");
+		db.exec(\"create table t (k integer primary key, v text)\");
+		db.prepare(\"insert into t (v) values (?)\").run(\"arm\");
+		if (db.prepare(\"select v from t where k = 1\").get().v !== \"arm\") throw new Error(\"sqlite round trip\");
+		db.close();
+		require(\"@napi-rs/canvas\").createCanvas(8, 8).getContext(\"2d\").fillRect(0, 0, 8, 8);
+		require(\"@serialport/bindings-cpp\").autoDetect();
+		require(\"epoll\");
+		require(\"rpio\");
+		console.log(\"native modules ok:\", process.arch, process.version);
+	"' || die "a native module does not load or work on $ARCH"
+	rm -f "$R/tmp/onepad-check.db"
 	in_chroot "$R" systemd-sysusers
 	# No login anywhere: root locked, no getty on the screen or a serial port, no SSH installed.
 	in_chroot "$R" usermod -p '!*' root

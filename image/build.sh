@@ -209,6 +209,14 @@ node_headers() {
 	mv "$HEADERS_DIR.tmp" "$HEADERS_DIR"
 }
 
+# The app's manifest for a production install in DIR: package-lock.json and package.json without scripts or
+# devDependencies (the app is built on the host; the install takes only its dependencies).
+app_manifest() {
+	cp "$REPO/package-lock.json" "$1/"
+	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
+		require('fs').writeFileSync('$1/package.json', JSON.stringify(p, null, 2))"
+}
+
 # Cross build (arm64 on another host): npm ci on the host for linux/arm64/glibc without install scripts, then
 # node-gyp with Debian's aarch64 cross toolchain against the image's Node headers. Loaded on arm64 in stage_rootfs.
 stage_modules_cross() {
@@ -219,9 +227,7 @@ stage_modules_cross() {
 	log "modules: npm ci --omit=dev for linux/arm64/glibc on the host; cross-compiling $CROSS_ADDONS"
 	rm -rf "$b"
 	mkdir -p "$b"
-	cp "$REPO/package-lock.json" "$b/"
-	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
-		require('fs').writeFileSync('$b/package.json', JSON.stringify(p, null, 2))"
+	app_manifest "$b"
 	(cd "$b" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn --os=linux --cpu=arm64 \
 		--libc=glibc)
 	[ -d "$b/node_modules/@napi-rs/canvas-linux-arm64-gnu" ] || die "npm did not install @napi-rs/canvas-linux-arm64-gnu"
@@ -270,10 +276,7 @@ stage_modules() {
 	log "modules: npm ci --omit=dev for $ARCH$(emulated && echo ' (native modules compiled under qemu-user)')"
 	rm -rf "$b/build"
 	mkdir -p "$b/build"
-	cp "$REPO/package-lock.json" "$b/build/"
-	# The app is built on the host; the chroot installs only its dependencies (no prepare/build scripts).
-	node -e "const p=require('$REPO/package.json'); delete p.scripts; delete p.devDependencies;
-		require('fs').writeFileSync('$b/build/package.json', JSON.stringify(p, null, 2))"
+	app_manifest "$b/build"
 	# The host's CA bundle for the registry (a TLS-inspecting proxy has its own CA), if the host's npm uses one.
 	local ca ca_env=()
 	ca=$(npm config get cafile 2>/dev/null || true)
@@ -285,15 +288,6 @@ stage_modules() {
 	chroot_mount "$b"
 	in_chroot "$b" env "${ca_env[@]}" sh -c 'cd /build && npm ci --omit=dev --no-audit --no-fund --loglevel=warn'
 	rm -f "$b/build/.ca.pem"
-	log "modules: loading every native module on $ARCH"
-	in_chroot "$b" sh -c 'cd /build && node -e "
-		const D = require(\"better-sqlite3\"); const db = new D(\":memory:\"); db.prepare(\"select 1\").get(); db.close();
-		require(\"@napi-rs/canvas\").createCanvas(8, 8).getContext(\"2d\");
-		require(\"@serialport/bindings-cpp\");
-		require(\"epoll\");
-		require(\"rpio\");
-		console.log(\"native modules ok:\", process.arch, process.version);
-	"'
 	chroot_umount "$b"
 	pack "$b/build/node_modules" "$MODULES_TAR"
 }

@@ -5,11 +5,14 @@ import { createSocket } from 'node:dgram';
 
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'listen') {
-  for (const port of args.map(Number)) {
-    const s = createSocket({ type: 'udp6', reuseAddr: true });
-    s.on('message', (_m, r) => console.log(JSON.stringify({ port, from: r.address })));
-    s.bind({ port, address: '::' });
-  }
+  // "listening" only once every socket is bound: the test starts sending when it reads that line.
+  await Promise.all(
+    args.map(Number).map((port) => {
+      const s = createSocket({ type: 'udp6', reuseAddr: true });
+      s.on('message', (_m, r) => console.log(JSON.stringify({ port, from: r.address })));
+      return new Promise((r) => s.bind({ port, address: '::' }, r));
+    }),
+  );
   console.log('listening');
 } else {
   const sends = JSON.parse(args[0]);

@@ -21,6 +21,10 @@
  * a veth pair whose other end is in the other guest's namespace: that veth is the cable. The laptop is the
  * bridge's address 10.254.0.2 in each namespace. Nothing else is wired; nothing leaves the namespaces. Every wait
  * is bounded; qemu is always killed and the namespaces removed. Prints its time.
+ *
+ * `-- --shipped` runs the shipped configuration on the amd64 image instead (test/image/shipped.ts), `-- --all`
+ * both; `-- --raspi3b` boots the arm64 image's SD card on `-M raspi3b` instead (test/image/raspi3b.ts), with
+ * `--raspi3b-plus` the 3 B+ tree as well.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -56,11 +60,17 @@ import {
 } from './disk.js';
 import { radiosOffProblems } from './dtb-check.js';
 import { type Arch, boot, consoleTty, type Guest } from './qemu.js';
+import { raspi3bTest } from './raspi3b.js';
 import { shippedTest } from './shipped.js';
 
-/** Each part's budget: the two-device test 40 minutes, the shipped configuration 20 (both under TCG). */
-const budgetMs = (which: 'two-device' | 'shipped' | 'all') =>
-  (which === 'two-device' ? 40 : which === 'shipped' ? 20 : 60) * 60_000;
+type Which = 'two-device' | 'shipped' | 'all' | 'raspi3b';
+/**
+ * Each part's budget: the two-device test 40 minutes, the shipped configuration 20 (both under TCG); the raspi3b
+ * check 30 minutes for each device tree it boots.
+ */
+const RASPI3B_MS = 30 * 60_000;
+const budgetMs = (which: Which, trees = 1) =>
+  which === 'raspi3b' ? trees * RASPI3B_MS : (which === 'two-device' ? 40 : which === 'shipped' ? 20 : 60) * 60_000;
 const GUEST_DEVICE = join(REPO, 'test/image/guest-device.mjs');
 
 interface Side {
@@ -416,12 +426,19 @@ async function main(): Promise<number> {
   const version = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string;
   const wanted = (process.env.ONEPAD_IMAGE_ARCH ?? 'arm64') as Arch;
   const flags = process.argv.slice(2).filter((x) => x.startsWith('--'));
-  const unknown = flags.filter((f) => f !== '--shipped' && f !== '--all');
+  const unknown = flags.filter((f) => !['--shipped', '--all', '--raspi3b', '--raspi3b-plus'].includes(f));
   if (unknown.length > 0) {
-    step(`unknown option ${unknown.join(' ')}: [--shipped | --all] [IMAGE]`);
+    step(`unknown option ${unknown.join(' ')}: [--shipped | --all | --raspi3b [--raspi3b-plus]] [IMAGE]`);
     return 2;
   }
-  const which = flags.includes('--all') ? 'all' : flags.includes('--shipped') ? 'shipped' : 'two-device';
+  const which: Which = flags.includes('--raspi3b')
+    ? 'raspi3b'
+    : flags.includes('--all')
+      ? 'all'
+      : flags.includes('--shipped')
+        ? 'shipped'
+        : 'two-device';
+  const trees = ['bcm2837-rpi-3-b', ...(flags.includes('--raspi3b-plus') ? ['bcm2837-rpi-3-b-plus'] : [])];
   const image =
     process.argv.slice(2).find((x) => !x.startsWith('--')) ??
     join(REPO, 'image/out', `onepad-${version}-${wanted}.img`);
@@ -436,13 +453,17 @@ async function main(): Promise<number> {
     step('run as root (debugfs writes the overlay into copies of the root file system; namespaces, taps)');
     return 2;
   }
-  if (which !== 'two-device' && arch !== 'amd64') {
+  if ((which === 'shipped' || which === 'all') && arch !== 'amd64') {
     step('the shipped-configuration boot test runs on the amd64 image (ONEPAD_IMAGE_ARCH=amd64)');
+    return 2;
+  }
+  if (which === 'raspi3b' && arch !== 'arm64') {
+    step('the raspi3b check boots the arm64 image');
     return 2;
   }
   ensureDebianPackages(join(REPO, `test/image/apt-packages-${arch}`), step);
   const work = mkdtempSync(join(REPO, 'image/.cache/boot-test-'));
-  const budget = budgetMs(which);
+  const budget = budgetMs(which, trees.length);
   const watchdog = setTimeout(() => {
     step('boot test exceeded its budget');
     process.exit(1);
@@ -450,8 +471,11 @@ async function main(): Promise<number> {
   watchdog.unref();
   try {
     const p = await prepare(image, arch, work);
-    if (which !== 'shipped') await twoDevices(p);
-    if (which !== 'two-device') await shippedTest(p);
+    if (which === 'raspi3b') await raspi3bTest(p, trees, RASPI3B_MS);
+    else {
+      if (which !== 'shipped') await twoDevices(p);
+      if (which !== 'two-device') await shippedTest(p);
+    }
   } catch (e) {
     failures.push(e instanceof Error ? e.message : String(e));
     step(`error: ${e instanceof Error ? e.message : String(e)}`);

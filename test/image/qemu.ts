@@ -100,15 +100,23 @@ export function boot(o: GuestOptions): Guest {
     ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []),
     ...(o.extraArgs ?? []),
   ];
+  return spawnQemu(o.netns, m.bin, args, o.consoleLog);
+}
+
+/**
+ * Run `bin args` in network namespace `netns`, its stdout and stderr (the serial console on stdio) kept in memory
+ * and appended to `consoleLog`; qemu is killed if this process exits first.
+ */
+export function spawnQemu(netns: string, bin: string, args: readonly string[], consoleLog: string): Guest {
   let out = '';
   let exited: number | null | undefined;
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', o.netns, m.bin, ...args], {
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', netns, bin, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const onData = (b: Buffer) => {
     const s = b.toString('utf8');
     out += s;
-    appendFileSync(o.consoleLog, s);
+    appendFileSync(consoleLog, s);
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);

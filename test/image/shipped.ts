@@ -159,7 +159,7 @@ function overlay(p: Prepared, padGuest: string) {
 }
 
 /** The laptop: a tap (the guest's eth0) on a bridge that holds 10.254.0.2, in a namespace of the test's own. */
-function wire(ns: string): void {
+export function wire(ns: string): void {
   sh('ip', 'netns', 'add', ns);
   const n = (x: string) => sh('ip', '-n', ns, ...x.split(' '));
   n('link set lo up');

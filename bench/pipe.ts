@@ -186,6 +186,34 @@ export async function run(report: Reporter): Promise<void> {
       note: `laptop A: ${rq.pkgN} package requests, median ${rq.pkgMs} ms; ${rq.unpN} unpackage (fsynced), median ${rq.unpMs} ms; the rest (${(koRtt - devicePart).toFixed(1)} ms) is the wire and the laptops`,
     });
 
+    // One device request in flight each way (as before --in-flight), against the default two, in this run.
+    const one = pipeEnd(n.ns.lapA, [
+      '-e',
+      '-s',
+      '[127.0.0.1]:8029',
+      '-t',
+      `[${n.ip.lapB}]:8025`,
+      '--contact',
+      'bob',
+      '--device',
+      `http://${n.ip.devA}:4747`,
+      '--in-flight',
+      '1',
+    ]);
+    all.push(one);
+    await waitFor(one, /listening on/);
+    const op1 = await measure(n, 8029);
+    await stop([one]);
+    report.figure({
+      bench: 'pipe',
+      name: `bulk ${BULK >> 20} MiB through echo, onepad pipe --in-flight 1`,
+      value: op1.bytesPerSec / 1e6,
+      unit: 'MB/s',
+      baseline: { name: 'onepad pipe (2 in flight)', value: op.bytesPerSec / 1e6, unit: 'MB/s' },
+      ratio: op1.bytesPerSec / op.bytesPerSec,
+      note: `keystroke round trip ${op1.rttMs.toFixed(2)} ms (2 in flight: ${op.rttMs.toFixed(2)} ms)`,
+    });
+
     // The same with every frame padded to 1024 bytes (as spiped's packets are).
     const padded = runCmd(n.ns.lapA, process.execPath, [
       '--import',

@@ -74,7 +74,9 @@ export async function run(report: Reporter): Promise<void> {
   }
   ensureDebianPackages('.ci/apt-packages', (l) => report.info(`pipe: ${l}`));
   const n = makePipeNetns('b');
-  const pair = makePair(128 << 20);
+  // Each side sends about 16 MiB x 3 (bulk, bulk --in-flight 1, channel) + 5 MiB with its pad overhead: 256 MiB
+  // leaves room (128 MiB ran out once the --in-flight 1 run was added).
+  const pair = makePair(256 << 20);
   const keyDir = mkdtempSync(join(tmpdir(), 'onepad-spiped-'));
   const key = join(keyDir, 'key');
   writeFileSync(key, randomBytes(32), { mode: 0o600 });
@@ -296,7 +298,10 @@ export async function run(report: Reporter): Promise<void> {
       client(n, 8028, 'interactive', KEYS),
       client(n, 8028, 'bulk', 4 << 20),
     ]);
-    if (!chKeys.ok || !chBulk.ok || !chBulkAlone.ok) throw new Error('channel transfer failed');
+    if (!chKeys.ok || !chBulk.ok || !chBulkAlone.ok) {
+      const what = JSON.stringify({ alone: chBulkAlone, keys: { ...chKeys, rttMs: undefined }, bulk: chBulk });
+      throw new Error(`channel transfer failed: ${what}; -e: ${errOf(chE).slice(-600)}; -d: ${errOf(chD).slice(-600)}`);
+    }
     const chBps = BULK / ((chBulkAlone.ms ?? Number.NaN) / 1000);
     report.figure({
       bench: 'pipe',

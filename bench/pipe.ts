@@ -74,7 +74,9 @@ export async function run(report: Reporter): Promise<void> {
   }
   ensureDebianPackages('.ci/apt-packages', (l) => report.info(`pipe: ${l}`));
   const n = makePipeNetns('b');
-  const pair = makePair(128 << 20);
+  // Each side sends about 16 MiB x 3 (bulk, bulk --in-flight 1, channel) + 5 MiB with its pad overhead: 256 MiB
+  // leaves room (128 MiB ran out once the --in-flight 1 run was added).
+  const pair = makePair(256 << 20);
   const keyDir = mkdtempSync(join(tmpdir(), 'onepad-spiped-'));
   const key = join(keyDir, 'key');
   writeFileSync(key, randomBytes(32), { mode: 0o600 });
@@ -186,6 +188,34 @@ export async function run(report: Reporter): Promise<void> {
       note: `laptop A: ${rq.pkgN} package requests, median ${rq.pkgMs} ms; ${rq.unpN} unpackage (fsynced), median ${rq.unpMs} ms; the rest (${(koRtt - devicePart).toFixed(1)} ms) is the wire and the laptops`,
     });
 
+    // One device request in flight each way (as before --in-flight), against the default two, in this run.
+    const one = pipeEnd(n.ns.lapA, [
+      '-e',
+      '-s',
+      '[127.0.0.1]:8029',
+      '-t',
+      `[${n.ip.lapB}]:8025`,
+      '--contact',
+      'bob',
+      '--device',
+      `http://${n.ip.devA}:4747`,
+      '--in-flight',
+      '1',
+    ]);
+    all.push(one);
+    await waitFor(one, /listening on/);
+    const op1 = await measure(n, 8029);
+    await stop([one]);
+    report.figure({
+      bench: 'pipe',
+      name: `bulk ${BULK >> 20} MiB through echo, onepad pipe --in-flight 1`,
+      value: op1.bytesPerSec / 1e6,
+      unit: 'MB/s',
+      baseline: { name: 'onepad pipe (2 in flight)', value: op.bytesPerSec / 1e6, unit: 'MB/s' },
+      ratio: op1.bytesPerSec / op.bytesPerSec,
+      note: `keystroke round trip ${op1.rttMs.toFixed(2)} ms (2 in flight: ${op.rttMs.toFixed(2)} ms)`,
+    });
+
     // The same with every frame padded to 1024 bytes (as spiped's packets are).
     const padded = runCmd(n.ns.lapA, process.execPath, [
       '--import',
@@ -268,7 +298,10 @@ export async function run(report: Reporter): Promise<void> {
       client(n, 8028, 'interactive', KEYS),
       client(n, 8028, 'bulk', 4 << 20),
     ]);
-    if (!chKeys.ok || !chBulk.ok || !chBulkAlone.ok) throw new Error('channel transfer failed');
+    if (!chKeys.ok || !chBulk.ok || !chBulkAlone.ok) {
+      const what = JSON.stringify({ alone: chBulkAlone, keys: { ...chKeys, rttMs: undefined }, bulk: chBulk });
+      throw new Error(`channel transfer failed: ${what}; -e: ${errOf(chE).slice(-600)}; -d: ${errOf(chD).slice(-600)}`);
+    }
     const chBps = BULK / ((chBulkAlone.ms ?? Number.NaN) / 1000);
     report.figure({
       bench: 'pipe',

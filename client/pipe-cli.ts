@@ -69,6 +69,7 @@ export const PIPE_OPTIONS = {
   channel: option('NAME', 'the channel name both ends give the relay'),
   tap: option('NAME', 'carry the Ethernet frames of a new TAP interface NAME (root; with -t, -s or --relay)'),
   keepalive: option('SECONDS', 'on a channel, send a keepalive after this long without sending (default 10)'),
+  'in-flight': option('N', 'device requests in flight at most each way, per connection without --mux (1-2; default 2)'),
 } satisfies OptionSpecs;
 
 /** What {@link runPipe} is given besides the command context. */
@@ -125,6 +126,10 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
     }
     const maxData = padTo !== null ? padTo - FRAME_HEADER : sizeOption(args, 'frame', 16384);
     if (maxData < 1) throw new OnepadError('INVALID_ARGUMENT', { option: 'frame' }, '--frame must be at least 1');
+    const depth = args.options.has('in-flight') ? sizeOption(args, 'in-flight') : 2;
+    if (depth < 1 || depth > 2) {
+      throw new OnepadError('INVALID_ARGUMENT', { option: 'in-flight' }, '--in-flight is 1 or 2');
+    }
     link = new SessionLink(stringOption(args, 'device', process.env.ONEPAD_DEVICE_URL ?? DEFAULT_DEVICE_URL));
     const granted = await link.open(
       contact,
@@ -171,7 +176,7 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
     }
     const conn = (plainIn: Readable, plainOut: Writable, wire: Socket, initiator: boolean) => {
       lastCall = Date.now();
-      return runPipeConnection({ link: l, plainIn, plainOut, wire, initiator, maxData });
+      return runPipeConnection({ link: l, plainIn, plainOut, wire, initiator, maxData, depth });
     };
 
     if (!source || !target) {
@@ -254,7 +259,7 @@ export async function runPipe(ctx: PipeRunContext): Promise<number> {
 export const pipeCommand: Command = {
   name: 'pipe',
   usage:
-    'pipe (--encrypt|--decrypt) --source ADDR --target ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N] [--frame N] [--mux] [--relay ADDR --channel NAME] [--tap NAME] [--keepalive S]   a spiped-style tunnel through the device (short: -e -d -s -t; without --encrypt/--decrypt, stdin/stdout as spipe; --mux/--relay: many streams over one channel; --tap: Ethernet frames)',
+    'pipe (--encrypt|--decrypt) --source ADDR --target ADDR --contact NAME [--device URL] [--budget BYTES] [--time S] [--pad-to N] [--frame N] [--mux] [--relay ADDR --channel NAME] [--tap NAME] [--keepalive S] [--in-flight N]   a spiped-style tunnel through the device (short: -e -d -s -t; without --encrypt/--decrypt, stdin/stdout as spipe; --mux/--relay: many streams over one channel; --tap: Ethernet frames)',
   options: PIPE_OPTIONS,
   example: 'pipe -e -s [127.0.0.1]:8025 -t [10.0.0.2]:8025 --contact bob --budget 16M --time 600',
   run(ctx) {

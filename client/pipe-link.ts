@@ -27,10 +27,17 @@ const validError = ajv.compile<ErrorResponse>(errorResponseSchema);
 
 const MAX_RESPONSE = 64 * 1024 * 1024;
 
+/** Connections to the device at most: the requests a pipe keeps in flight (client/pipe-connection.ts). */
+export const LINK_SOCKETS = 4;
+
 /** One session on one device. */
 export class SessionLink {
   private readonly url: URL;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  /**
+   * Kept-alive connections with Nagle off (a keystroke's request must not wait for an ACK), up to
+   * {@link LINK_SOCKETS} of them so that a pipe can keep several requests in flight.
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: LINK_SOCKETS, noDelay: true });
   private id: string | null = null;
   private contact = '';
   /** The session as the device last reported it. */

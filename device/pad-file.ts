@@ -101,10 +101,17 @@ export const ZERO_BLOCK = 16;
  * same slot i.
  */
 export function containsZeroBlock(bytes: Uint8Array): boolean {
-  let run = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    run = bytes[i] === 0 ? run + 1 : 0;
-    if (run >= ZERO_BLOCK) return true;
+  // Any ZERO_BLOCK consecutive bytes hold exactly one byte at an offset ≡ ZERO_BLOCK - 1 (mod ZERO_BLOCK): only
+  // those are read first, and the run of zeros around one that is zero is measured exactly. A shorter run ends
+  // before the next such offset, so the scan goes on from there.
+  const n = bytes.length;
+  for (let b = ZERO_BLOCK - 1; b < n; b += ZERO_BLOCK) {
+    if (bytes[b] !== 0) continue;
+    let s = b;
+    while (s > 0 && bytes[s - 1] === 0) s--;
+    let e = b + 1;
+    while (e < n && bytes[e] === 0) e++;
+    if (e - s >= ZERO_BLOCK) return true;
   }
   return false;
 }

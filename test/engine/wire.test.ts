@@ -178,4 +178,35 @@ describe('wire format properties', () => {
     );
     expect(containsZeroBlock(new Uint8Array(15))).toBe(false);
   });
+
+  it('agrees with a byte-by-byte reference on bytes made of zero runs of every length at every offset', () => {
+    const reference = (b: Uint8Array) => {
+      let run = 0;
+      for (const x of b) {
+        run = x === 0 ? run + 1 : 0;
+        if (run >= 16) return true;
+      }
+      return false;
+    };
+    const piece = fc.oneof(
+      fc.integer({ min: 0, max: 40 }).map((n) => new Uint8Array(n)),
+      fc.uint8Array({ minLength: 1, maxLength: 9 }).map((b) => b.map((x) => x | 1)),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.nat({ max: 7 }), (pieces, shift) => {
+        const bytes = new Uint8Array(shift + pieces.reduce((n, p) => n + p.length, 0)).fill(1);
+        let at = shift;
+        for (const p of pieces) {
+          bytes.set(p, at);
+          at += p.length;
+        }
+        // also as an unaligned view into a larger buffer
+        const view = new Uint8Array(bytes.length + 3).fill(0).subarray(3);
+        view.set(bytes);
+        expect(containsZeroBlock(bytes)).toBe(reference(bytes));
+        expect(containsZeroBlock(view)).toBe(reference(view));
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -2,12 +2,16 @@
  * The device service's side of pairing mode (provisioning/pairing-mode.ts): the request file it writes for
  * onepad-pairing.path, with the service's UMask 0077 in force, and how it fails.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../device/config/config.js';
 import { noPairingMode, pairingModeFor, requestFilePairingMode } from '../../provisioning/pairing-mode.js';
+
+const HELPER = fileURLToPath(new URL('../../systemd/onepad-pairing-mode', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'onepad-pairmode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,5 +62,85 @@ describe('pairing-mode requests', () => {
   it('follows the config: no request file configured, nothing to ask', () => {
     expect(pairingModeFor(parseConfig({ dataDir: dir }).pairing)).toBe(noPairingMode);
     expect(() => parseConfig({ dataDir: dir, pairing: { modeRequest: 'relative/path' } })).toThrow();
+  });
+
+  /**
+   * onepad-pairing.path as systemd runs it: a change of the request starts the helper (the image's own script,
+   * with an `nft` that only records which ruleset it was given) when no run is active; a change made while a run
+   * is active, or after it ended but before systemd has seen that, is dropped (systemd/systemd#5770). Here the
+   * first run's end is held open until the test lets it go, so the close written meanwhile is surely lost.
+   */
+  async function lostClose(resendMs: readonly number[], waitMs = 10_000): Promise<string[]> {
+    const d = mkdtempSync(join(dir, 'lost-'));
+    const bin = join(d, 'bin');
+    mkdirSync(bin);
+    const applied = join(d, 'applied');
+    writeFileSync(join(bin, 'nft'), `#!/bin/sh\nbasename "$2" .nft >>'${applied}'\n`, { mode: 0o755 });
+    writeFileSync(applied, '');
+    const request = join(d, 'req', 'pairing-request');
+    mkdirSync(join(d, 'req'));
+    let running = false;
+    let runs = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let dropped: () => void = () => {};
+    const aChangeDropped = new Promise<void>((r) => {
+      dropped = r;
+    });
+    let firstEnded: () => void = () => {};
+    const ended = new Promise<void>((r) => {
+      firstEnded = r;
+    });
+    const run = () => {
+      running = true;
+      runs += 1;
+      const n = runs;
+      execFile(
+        'sh',
+        [HELPER],
+        { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ONEPAD_PAIRING_REQUEST: request } },
+        async () => {
+          if (n === 1) {
+            firstEnded();
+            await held;
+          }
+          running = false;
+        },
+      );
+    };
+    const w = watch(join(d, 'req'), (_e, name) => {
+      if (name !== 'pairing-request') return;
+      if (running) dropped();
+      else run();
+    });
+    try {
+      const mode = requestFilePairingMode(request, 3_600_000, resendMs);
+      mode.open();
+      await ended;
+      mode.close();
+      // systemd lets the run end only once it has dropped that change.
+      await Promise.race([aChangeDropped, new Promise((r) => setTimeout(r, 5000))]);
+      release();
+      // Until the helper applied a close, or waitMs (a loaded machine runs timers and children late).
+      const until = Date.now() + waitMs;
+      const last = () => readFileSync(applied, 'utf8').trim().split('\n').at(-1);
+      while (last() !== 'pairing-close' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      return readFileSync(applied, 'utf8').trim().split('\n');
+    } finally {
+      w.close();
+    }
+  }
+
+  it('a close that systemd drops (written as the helper ends) is applied by a copy of it written later', async () => {
+    const applied = await lostClose([100, 300, 600]);
+    expect(applied[0]).toBe('pairing-open');
+    expect(applied.at(-1)).toBe('pairing-close');
+  });
+
+  it('(control) without the copies the same close is lost and pairing mode stays open', async () => {
+    expect(await lostClose([], 1500)).toEqual(['pairing-open']);
   });
 });

@@ -13,8 +13,8 @@ import { ManualClock } from '../../display/clock.js';
 import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen.js';
 import { Filler } from '../../hrng/filler.js';
 import { EntropyPool } from '../../hrng/pool.js';
-import { ScriptedSource } from '../hrng/helpers.js';
 import { makePair, type Pair, text, utf8 } from '../helpers/engine-fixture.js';
+import { ScriptedSource } from '../hrng/helpers.js';
 
 let pair: Pair | undefined;
 let screen: DeviceScreen | undefined;

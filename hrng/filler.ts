@@ -9,6 +9,8 @@
  * - Extraction (extraction.ts): the first combined bytes ever make the seed, kept in the data dir; then each
  *   block of k = 1024 claimed bits gives k - 128 output bits. Only extractor output reaches the pool.
  * - Holdback: each gate releases a byte only after 1 MiB more passed every test (gate.ts).
+ * - Batches: while a source answers every read in full, its raw bytes are gathered (up to 1 MiB) and gated in one
+ *   push; a short read gates them at once. Gathered bytes are untested: they only ever go into the gate, in order.
  * - Any failure stops filling at once: a health test (HRNG_HEALTH_FAILED), a source gone (HRNG_SOURCE_LOST), a
  *   source far slower than configured or stalled (HRNG_SOURCE_SLOW), storage (STORAGE_FAILED). Nothing that is not
  *   yet in the pool is kept: held windows, released-but-uncombined bytes and the unsynced staging chunk are

@@ -403,6 +403,8 @@ export class Filler {
       } catch (e) {
         lane.readStartedAt = null;
         if (this.stateValue !== 'running') return;
+        // What the source sent before it went is tested first: a health failure in it is the failure to report.
+        if (!this.gateGathered()) return;
         const err = e instanceof OnepadError ? e : new OnepadError('HRNG_SOURCE_LOST', { source: lane.source.name });
         this.events?.record('HRNG_SOURCE_LOST', null, {
           source: lane.source.name,
@@ -462,6 +464,22 @@ export class Filler {
     }
   }
 
+  /**
+   * Gate every lane's gathered bytes now (a source is gone or slow: they would otherwise be dropped untested).
+   * What they release stays queued and is dropped with the rest when the run fails. False when a gate failed
+   * (then the health failure is what the run ends with).
+   */
+  private gateGathered(): boolean {
+    for (const lane of this.lanes) {
+      if (lane.batchLen === 0) continue;
+      const batch = lane.batch.subarray(0, lane.batchLen);
+      lane.batch = new Uint8Array(0);
+      lane.batchLen = 0;
+      if (!this.gatePush(lane, batch, true)) return false;
+    }
+    return true;
+  }
+
   /** Push raw bytes through a lane's gate and queue what it releases; false when the gate failed (handled). */
   private gatePush(lane: Lane, raw: Uint8Array, owned: boolean): boolean {
     const res = owned ? lane.gate.pushOwned(raw) : lane.gate.push(raw);
@@ -510,6 +528,7 @@ export class Filler {
   }
 
   private slow(lane: Lane, reason: 'stalled' | 'slow', rate: number): void {
+    if (!this.gateGathered()) return;
     const s = lane.source;
     this.events?.record('HRNG_SOURCE_SLOW', null, {
       source: s.name,

@@ -143,6 +143,20 @@ describe('Filler', () => {
     expectPoolFrom(t.root, t.pool.available(), goodBytes, 8, failAt);
   });
 
+  for (const end of ['lost', 'hang'] as const) {
+    it(`stuck bytes gathered in a batch are still tested when the source then goes (${end}): a health failure`, async () => {
+      // Full reads of a stuck byte, then the source is unplugged or stops answering long before a batch is full.
+      const t = fresh(1 << 20);
+      const src = new ScriptedSource('gone', (_o, n) => new Uint8Array(n).fill(0x42), { endAt: 40_960, end });
+      const f = new Filler({ sources: [src], pool: t.pool, events: t.events, stallTimeoutMs: 300, ...small });
+      const r = await f.run();
+      expect(r.error?.code).toBe('HRNG_HEALTH_FAILED');
+      expect(r.error?.details).toMatchObject({ source: 'gone', test: 'rct', phase: 'startup' });
+      expect(t.pool.latch()).toBe('HRNG_HEALTH_FAILED:gone:rct');
+      expect(t.pool.available()).toBe(0);
+    });
+  }
+
   it('a periodic pattern is caught by the periodic test before anything reaches the pool', async () => {
     const t = fresh(1 << 20);
     const pattern = [0x13, 0x57, 0x9b, 0xdf, 0x24, 0x68, 0x11, 0x99, 0x42];

@@ -206,7 +206,24 @@ export class HealthGate {
    * @param raw - bytes of the stream (not kept; copied where held)
    */
   push(raw: Uint8Array): GateResult {
-    if (this.stateValue === 'failed' || raw.length === 0) return { released: new Uint8Array(0) };
+    return this.test(raw, true);
+  }
+
+  /**
+   * {@link push} for an array the caller hands over: held as it is, without a copy. The gate zeroes it when it
+   * drops it (a failure, {@link discardHeld}, {@link resume}); released, it is the caller's again (in `released`).
+   *
+   * @param raw - bytes of the stream, no longer the caller's
+   */
+  pushOwned(raw: Uint8Array): GateResult {
+    return this.test(raw, false);
+  }
+
+  private test(raw: Uint8Array, copy: boolean): GateResult {
+    if (this.stateValue === 'failed' || raw.length === 0) {
+      if (!copy) raw.fill(0);
+      return { released: new Uint8Array(0) };
+    }
     let failAt = -1;
     let failTest: HealthTestName = 'rct';
     // Every test sees the whole push (in pieces of the stage's size), as if fed it alone; the earliest failure
@@ -232,12 +249,13 @@ export class HealthGate {
       };
       this.tested += failAt + 1;
       this.held.clear();
+      if (!copy) raw.fill(0);
       this.stage.wipe();
       this.stateValue = 'failed';
       this.failureValue = failure;
       return { released: new Uint8Array(0), failure };
     }
-    this.held.push(new Uint8Array(raw)); // a copy, also for a Buffer (whose slice() is a view)
+    this.held.push(copy ? new Uint8Array(raw) : raw); // a copy, also for a Buffer (whose slice() is a view)
     this.tested += raw.length;
     const frontier = this.tested - this.holdbackBytes;
     const upTo = frontier > 0 ? frontier - (frontier % RELEASE_UNIT) : 0;

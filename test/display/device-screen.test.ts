@@ -5,12 +5,16 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dataDirLayout } from '../../device/data-dir.js';
 import { DeviceEngine } from '../../device/engine.js';
 import { sideAreas } from '../../device/layout.js';
 import { padFilePath } from '../../device/pad-file.js';
 import { ManualClock } from '../../display/clock.js';
 import { type DeviceScreen, openDeviceScreen } from '../../display/device-screen.js';
+import { Filler } from '../../hrng/filler.js';
+import { EntropyPool } from '../../hrng/pool.js';
 import { makePair, type Pair, text, utf8 } from '../helpers/engine-fixture.js';
+import { ScriptedSource } from '../hrng/helpers.js';
 
 let pair: Pair | undefined;
 let screen: DeviceScreen | undefined;
@@ -48,7 +52,7 @@ async function setup() {
   };
   const tap = (id: string) => input.tap(...centre(id));
   const tick = () => new Promise((r) => setImmediate(r));
-  return { engine, clock, layout, texts, hold, tap, tick };
+  return { engine, config, clock, layout, texts, hold, tap, tick };
 }
 
 describe('the device screen, composed with the engine', () => {
@@ -183,6 +187,26 @@ describe('the device screen, composed with the engine', () => {
     expect(t.texts()).toContain('contact bob');
     t.tap('dismiss');
     expect(t.layout().screen).toBe('home');
+  });
+
+  it('home names the source and test of a health failure the filler latched in the ledger', async () => {
+    const t = await setup();
+    expect(t.texts()).toContain('HRNG ok');
+    // A real fill on this device's ledger and pool file: a stuck source fails the RCT and latches.
+    const pool = EntropyPool.open({
+      db: t.engine.ledger.db,
+      path: dataDirLayout(t.config.dataDir).pool,
+      maxBytes: 1 << 20,
+    });
+    const stuck = new ScriptedSource('truerng', (_o, n) => new Uint8Array(n).fill(7), { claimedH: 4 });
+    const r = await new Filler({ sources: [stuck], pool, statusPath: '' }).run();
+    expect(pool.latch()).toBe('HRNG_HEALTH_FAILED:truerng:rct');
+    pool.close();
+    expect(r.state).toBe('failed');
+    t.clock.advance(1000); // the screen's watch reads the ledger once a second
+    expect(t.layout().screen).toBe('home');
+    expect(t.texts()).toContain('HRNG FAILED');
+    expect(t.texts()).toContain('truerng: rct');
   });
 
   it('home shows the new pad figures after a send', async () => {

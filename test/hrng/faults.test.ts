@@ -76,6 +76,10 @@ function biasedBytes(n: number, p: (i: number) => number): Uint8Array {
   return out;
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 function withFault(onset: number, faultLen: number, fault: (good: Uint8Array, i: number) => number): Uint8Array {
   const bytes = new SimStream(`fault-${onset}-${faultLen}`).next(onset + faultLen);
   for (let i = onset; i < bytes.length; i++) bytes[i] = fault(bytes, i);
@@ -123,6 +127,16 @@ describe('fault streams through a pty: nothing derived from the bad part reaches
       // The first period is fresh data; the bad part is where it starts repeating.
       const { r } = await expectCaught(stream, ONSET, ['periodic', 'repeat', 'apt', 'rct']);
       expect(Number(r.error?.details.sample)).toBeLessThan(ONSET + period + 64 + 18);
+    });
+  }
+
+  // Past the periodic test's reach (4096): the repeated-block test, once an aligned 64-byte block recurs.
+  for (const period of [4097, 65_536, 100_000]) {
+    it(`a pattern of period ${period} starting mid-window`, async () => {
+      const lcm = (period * 64) / gcd(period, 64);
+      const stream = withFault(ONSET, period + lcm + 4096, (b, i) => b[ONSET + ((i - ONSET) % period)] as number);
+      const { r } = await expectCaught(stream, ONSET, ['repeat']);
+      expect(Number(r.error?.details.sample)).toBeLessThan(ONSET + period + lcm + 128);
     });
   }
 

@@ -121,6 +121,42 @@ describe('Filler', () => {
     expect((await again.run({ bytes: 2048 })).state).toBe('full');
   });
 
+  it('full reads are gated in batches, short reads at once: the pool is the extraction of the stream in order', async () => {
+    // Reads come back full (gathered into a batch) or short (which gates the batch and then themselves), in a
+    // pattern that puts batch ends and short reads anywhere; a stuck run starts inside a batch.
+    const t = fresh(4 << 20);
+    const { gen: good, bytes: goodBytes } = streamOf('batches', 6 << 20);
+    const failAt = (2 << 20) + 123_457;
+    const sizes = [4096, 4096, 4096, 1000, 4096, 17, 4096, 4096, 4096, 4096, 4095];
+    let reads = 0;
+    const src = new ScriptedSource('batch', (off, n) => {
+      const out = good(off, n);
+      for (let i = 0; i < n; i++) if (off + i >= failAt) out[i] = 0x3c;
+      return out;
+    });
+    const read = src.read.bind(src);
+    src.read = (max) => read(Math.min(max, sizes[reads++ % sizes.length] as number));
+    const f = new Filler({ sources: [src], pool: t.pool, events: t.events, chunkBytes: 4096, ...small });
+    const r = await f.run();
+    expect(r.error?.details).toMatchObject({ source: 'batch', test: 'rct', sample: failAt + 8 });
+    expect(t.pool.available()).toBeGreaterThan(1 << 20);
+    expectPoolFrom(t.root, t.pool.available(), goodBytes, 8, failAt);
+  });
+
+  for (const end of ['lost', 'hang'] as const) {
+    it(`stuck bytes gathered in a batch are still tested when the source then goes (${end}): a health failure`, async () => {
+      // Full reads of a stuck byte, then the source is unplugged or stops answering long before a batch is full.
+      const t = fresh(1 << 20);
+      const src = new ScriptedSource('gone', (_o, n) => new Uint8Array(n).fill(0x42), { endAt: 40_960, end });
+      const f = new Filler({ sources: [src], pool: t.pool, events: t.events, stallTimeoutMs: 300, ...small });
+      const r = await f.run();
+      expect(r.error?.code).toBe('HRNG_HEALTH_FAILED');
+      expect(r.error?.details).toMatchObject({ source: 'gone', test: 'rct', phase: 'startup' });
+      expect(t.pool.latch()).toBe('HRNG_HEALTH_FAILED:gone:rct');
+      expect(t.pool.available()).toBe(0);
+    });
+  }
+
   it('a periodic pattern is caught by the periodic test before anything reaches the pool', async () => {
     const t = fresh(1 << 20);
     const pattern = [0x13, 0x57, 0x9b, 0xdf, 0x24, 0x68, 0x11, 0x99, 0x42];

@@ -43,6 +43,27 @@ describe('HealthGate', () => {
     );
   });
 
+  it('pushOwned holds the array itself (no copy), releases what push would, and zeroes it when it is dropped', () => {
+    const data = new SimStream('owned').next(HOLD + 4096);
+    const a = new HealthGate(opts);
+    const b = new HealthGate(opts);
+    const first = data.slice(0, HOLD + 1024);
+    expect(b.push(data.subarray(0, HOLD + 1024)).released).toEqual(a.pushOwned(first).released);
+    expect(a.pushOwned(data.slice(HOLD + 1024)).released).toEqual(b.push(data.subarray(HOLD + 1024)).released);
+    // first's bytes past the released 1024 are held in place: dropping them zeroes the caller's old array.
+    expect(first.subarray(1024).some((v) => v !== 0)).toBe(true);
+    a.discardHeld();
+    expect(first.every((v) => v === 0)).toBe(true);
+    // A failing push zeroes the array handed over, and a failed gate takes nothing.
+    const g = new HealthGate(opts);
+    const stuck = new Uint8Array(4096).fill(0x5a);
+    expect(g.pushOwned(stuck).failure?.test).toBe('rct');
+    expect(stuck.every((v) => v === 0)).toBe(true);
+    const late = data.slice(0, 100);
+    expect(g.pushOwned(late).released.length).toBe(0);
+    expect(late.every((v) => v === 0)).toBe(true);
+  });
+
   it('a fault anywhere never releases a byte at or after its start, however chunked (property)', () => {
     const base = new SimStream('faulty').next(HOLD + 200_000);
     const faults: ((d: Uint8Array, at: number) => void)[] = [

@@ -7,10 +7,25 @@
  * slower of raw TCP and the raw synced write.
  *
  * Needs root and iproute2. ONEPAD_BENCH_DIR moves the data dirs (default os.tmpdir());
+ * ONEPAD_BENCH_PAIR_PADS_DIR puts each device's pads/ on another file system (a bind mount of a folder there), so
+ * with ONEPAD_BENCH_DIR on a tmpfs the pools (filled, drawn and burned: 4 × the size across both devices) stay in
+ * memory and only the two pads and the raw-write baseline reach the disk: a 4 GiB pairing then writes 2 × 4 GiB of
+ * pads plus a baseline cut to what is left of 10 GB (the figure says its size).
  * ONEPAD_BENCH_PAIR_PROFILE=1 runs the pairing under the V8 CPU profiler and prints where each side's CPU went.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +49,8 @@ const MIB = 1 << 20;
 const PREFIX = 'onepad-b';
 const CHILD = 'bench/pairing-child.ts';
 const TCP = 'bench/pairing-tcp.ts';
+/** What one bench run may write to the disk. */
+const DISK_BUDGET = 10e9;
 
 interface PairResult {
   readonly ok: boolean;
@@ -148,6 +165,12 @@ export async function run(report: Reporter): Promise<void> {
   const base = process.env.ONEPAD_BENCH_DIR ?? tmpdir();
   removeLeftoverDirs(base);
   const root = mkdtempSync(join(base, `onepad-bench-pair-${process.pid}-`));
+  const padsBase = process.env.ONEPAD_BENCH_PAIR_PADS_DIR;
+  let padsRoot: string | null = null;
+  const mounted: string[] = [];
+  const unmount = () => {
+    for (const m of mounted.splice(0)) execFileSync('umount', [m]);
+  };
   const children: BenchChild[] = [];
   const spawnChild = (label: string, nsName: string, file: string, args: string[], limitMs: number) => {
     const c = new BenchChild(label, nsName, file, args, limitMs);
@@ -155,6 +178,31 @@ export async function run(report: Reporter): Promise<void> {
     return c;
   };
   try {
+    if (padsBase) {
+      removeLeftoverDirs(padsBase);
+      padsRoot = mkdtempSync(join(padsBase, `onepad-bench-pair-${process.pid}-`));
+      for (const name of ['alice', 'bob']) {
+        const at = join(root, name, 'pads');
+        mkdirSync(at, { recursive: true, mode: 0o700 });
+        mkdirSync(join(padsRoot, name), { mode: 0o700 });
+        execFileSync('mount', ['--bind', join(padsRoot, name), at]);
+        mounted.push(at);
+      }
+    }
+    const diskDir = padsRoot ?? root;
+    // Pools (filled, drawn, burned) and pads of both devices, unless the pools are elsewhere; then the baseline.
+    const devicesWrite = (padsRoot ? 2 : 6) * bytes;
+    const writeBytes = Math.min(bytes, Math.floor((DISK_BUDGET - devicesWrite) / MIB) * MIB);
+    if (writeBytes < 64 * MIB) {
+      throw new RangeError(
+        `a ${bytes / MIB} MiB pairing writes ${(devicesWrite / 1e9).toFixed(1)} GB here, over the ${DISK_BUDGET / 1e9} GB ` +
+          'a bench may write (ONEPAD_BENCH_DIR on a tmpfs with ONEPAD_BENCH_PAIR_PADS_DIR on the disk writes only the pads)',
+      );
+    }
+    report.info(
+      `pairing: writes ${((devicesWrite + writeBytes) / 1e9).toFixed(2)} GB to ${padsRoot ? `${mountOf(padsRoot)} (pads) ` : ''}` +
+        `${padsRoot ? `and ${mountOf(root)} (pools, not counted)` : mountOf(root)}`,
+    );
     const same = statSync(root).dev === statSync(ROOT).dev;
     report.info(
       `pairing: ${bytes / MIB} MiB pad; data dirs in ${root} on ${mountOf(root)}, ` +
@@ -206,6 +254,9 @@ export async function run(report: Reporter): Promise<void> {
     }
     await Promise.all([a.exit(5000), b.exit(5000)]);
     // Free the disk (and the page cache's dirty pages are long synced) before the baselines.
+    unmount();
+    if (padsRoot) rmSync(padsRoot, { recursive: true, force: true });
+    if (padsRoot) mkdirSync(padsRoot, { mode: 0o700 });
     rmSync(join(root, 'alice'), { recursive: true, force: true });
     rmSync(join(root, 'bob'), { recursive: true, force: true });
 
@@ -251,9 +302,9 @@ export async function run(report: Reporter): Promise<void> {
     const tcpBothRate = bytes / MB / Math.max(...both.map((r) => r.seconds as number));
 
     // --- raw synced writes to the same disk ---------------------------------------------------------------
-    const writeEnd = bytes / MB / timeSyncedWrite(root, bytes, false);
+    const writeEnd = writeBytes / MB / timeSyncedWrite(diskDir, writeBytes, false);
     // (The per-MiB fdatasync variant only at small sizes: it doubles the bench's writes.)
-    const writeEach = bytes <= 256 * MIB ? bytes / MB / timeSyncedWrite(root, bytes, true) : Number.NaN;
+    const writeEach = bytes <= 256 * MIB ? bytes / MB / timeSyncedWrite(diskDir, bytes, true) : Number.NaN;
 
     // --- figures ------------------------------------------------------------------------------------------
     report.figure({
@@ -268,7 +319,7 @@ export async function run(report: Reporter): Promise<void> {
       name: 'raw write, fsync at the end',
       value: writeEnd,
       unit: 'MB/s',
-      note: '1 MiB writes, same directory as the data dirs',
+      note: `${writeBytes / MIB} MiB in 1 MiB writes, ${padsRoot ? 'on the file system of the pads' : 'same directory as the data dirs'}`,
     });
     report.figure({
       bench: 'pairing',
@@ -373,6 +424,8 @@ export async function run(report: Reporter): Promise<void> {
     for (const c of children) c.kill();
     await Promise.all(children.map((c) => c.exit(5000)));
     deleteNamespaces(ns.a, ns.b);
+    unmount();
+    if (padsRoot) rmSync(padsRoot, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -189,6 +189,9 @@ export class DeviceEngine {
   private closed = false;
   private burning: Promise<void> | null = null;
   private burnState: BurnProgress | null = null;
+  /** Stops the burn in progress (the owner's Stop on the screen); a new one per burn. */
+  private burnStop = new AbortController();
+  private burnPaused = false;
   private readonly sessions = new Map<string, Session>();
   private readonly endedSessions = new Map<string, SessionEndReason>();
   private sessionTimer: ReturnType<typeof setInterval> | null = null;
@@ -675,12 +678,14 @@ export class DeviceEngine {
 
   /**
    * Burn the data dir's abandoned pad files in the background (device/pad-burner.ts), if there are any and no
-   * burn is running. Started at open; call again after abandoning a file. Stops at close, resumable.
+   * burn is running and the owner has not stopped burning ({@link stopBurning}). Started at open; call again after
+   * abandoning a file. Stops at close, resumable.
    */
   startBurning(): void {
-    if (this.closed || this.burning || listBurning(this.layout.pads).length === 0) return;
+    if (this.closed || this.burning || this.burnPaused || listBurning(this.layout.pads).length === 0) return;
+    this.burnStop = new AbortController();
     this.burning = burnAbandoned(this.layout.pads, {
-      signal: this.shutdown.signal,
+      signal: AbortSignal.any([this.shutdown.signal, this.burnStop.signal]),
       onProgress: (p) => {
         this.burnState = p;
         this.deps.onBurnProgress?.(p);
@@ -699,7 +704,24 @@ export class DeviceEngine {
     );
   }
 
-  /** The background burn's progress, or null when nothing is being burned. */
+  /**
+   * Stop the background burn after the step in progress (the owner's Stop on the screen), and start none until
+   * {@link resumeBurning}. What is abandoned stays abandoned (never usable); the burn resumes where it stopped.
+   * Resolves once the burn has stopped.
+   */
+  async stopBurning(): Promise<void> {
+    this.burnPaused = true;
+    this.burnStop.abort();
+    await this.burning;
+  }
+
+  /** Go on burning after {@link stopBurning}. */
+  resumeBurning(): void {
+    this.burnPaused = false;
+    this.startBurning();
+  }
+
+  /** The background burn's progress (kept while stopped part way), or null when nothing is left to burn. */
   burnProgress(): BurnProgress | null {
     return this.burnState;
   }

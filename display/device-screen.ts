@@ -31,6 +31,8 @@ export interface HomeSource {
   events(limit: number): EventRecord[];
   /** Long jobs running in the background, one short line each (e.g. burning an abandoned pad). */
   jobs?(): string[];
+  /** The background burn's share done, or null when nothing is left to burn (for the line shown once stopped). */
+  burnShare?(): number | null;
 }
 
 const EVENT_TEXT: Partial<Record<string, string>> = {
@@ -149,6 +151,11 @@ export interface DeviceScreen {
    * signal aborts when the user presses Cancel on the progress screen. Home is shown again when it settles.
    */
   onPairRequest(handler: (role: 'initiator' | 'responder', signal: AbortSignal) => Promise<unknown>): void;
+  /**
+   * What to do when the owner taps Stop on home (stop filling the pool and burning; a burn resumes where it was)
+   * or Resume (go on with both). Without a handler home shows neither button.
+   */
+  onJobsControl(handler: (action: 'stop' | 'resume') => void): void;
   close(): Promise<void>;
 }
 
@@ -173,6 +180,8 @@ export async function openDeviceScreen(
   let alarmTimer: ReturnType<Clock['setTimeout']> | null = null;
   let closed = false;
   let hrngNotice: string | null = null;
+  let jobsHandler: ((action: 'stop' | 'resume') => void) | null = null;
+  let jobsStopped = false;
 
   let lastHome: Extract<ScreenContent, { id: 'home' }> = {
     id: 'home',
@@ -185,14 +194,20 @@ export async function openDeviceScreen(
       const warnings = (home?.events(20) ?? [])
         .map((e) => ({ time: e.time, text: warningText(e) }))
         .filter((w): w is { time: number; text: string } => w.text !== null);
-      const jobs = (home?.jobs?.() ?? []).map((text) => ({ time: clock.now(), text }));
-      warnings.splice(0, 0, ...jobs);
+      const running = home?.jobs?.() ?? [];
+      const share = jobsStopped ? (home?.burnShare?.() ?? null) : null;
+      const lines = jobsStopped
+        ? [...(share !== null ? [`burn stopped at ${Math.floor(100 * share)}%`] : []), 'pool filling stopped']
+        : running;
+      warnings.splice(0, 0, ...lines.map((text) => ({ time: clock.now(), text })));
       warnings.splice(5);
+      const jobs = !jobsHandler ? undefined : jobsStopped ? 'resume' : running.length > 0 ? 'stop' : undefined;
       lastHome = {
         id: 'home' as const,
         contacts: home?.contacts() ?? [],
         hrng: home?.hrng() ?? { healthy: false, poolBytes: 0, poolCapacity: 0 },
         warnings,
+        ...(jobs ? { jobs } : {}),
       };
     } catch {
       // The engine closed under us (the service stops before the screen and its filler): keep what was shown.
@@ -313,6 +328,10 @@ export async function openDeviceScreen(
           pairing = null;
           if (!confirmer.active) showHome();
         });
+    } else if (a.screen === 'home' && (a.button === 'jobs-stop' || a.button === 'jobs-resume') && jobsHandler) {
+      jobsStopped = a.button === 'jobs-stop';
+      jobsHandler(jobsStopped ? 'stop' : 'resume');
+      refreshHome();
     } else if (a.screen === 'alarm' && a.button === 'dismiss') {
       showHome();
     } else if (a.screen === 'pairing-progress' && a.button === 'cancel') {
@@ -370,6 +389,10 @@ export async function openDeviceScreen(
           const f = lastFill ? fillLine(lastFill) : null;
           return [...(b ? [burnLine(b)] : []), ...(f ? [f] : [])];
         },
+        burnShare: () => {
+          const b = engine.burnProgress();
+          return b && b.total > 0 ? b.bytes / b.total : null;
+        },
       });
       // Alarms: new security events raise an alarm screen over home (never over a confirmation or a pairing).
       let lastSeen = engine.events.recent(1)[0]?.id ?? 0;
@@ -412,6 +435,10 @@ export async function openDeviceScreen(
     },
     onPairRequest(handler) {
       pairHandler = handler;
+    },
+    onJobsControl(handler) {
+      jobsHandler = handler;
+      refreshHome();
     },
     async close() {
       closed = true;

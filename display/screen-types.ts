@@ -158,6 +158,11 @@ export type ScreenContent =
       };
       /** The last warnings from the event log, newest first: time and a short non-secret line. */
       readonly warnings: readonly { readonly time: number; readonly text: string }[];
+      /**
+       * The background jobs' control (filling the pool, burning an abandoned pad): `stop` while one runs, `resume`
+       * once the owner stopped them; absent when there is nothing to stop or resume.
+       */
+      readonly jobs?: 'stop' | 'resume';
     }
   | {
       readonly id: 'alarm';

@@ -10,10 +10,16 @@ import { loadConfig } from '../device/config/config.js';
 import { OnepadError } from '../device/errors.js';
 import { withIdentity } from '../device/identity.js';
 import { pairOverLink } from './pair.js';
-import type { PairApprover } from './protocol.js';
+import type { PairApprover, PairingProgress } from './protocol.js';
 
 function mib(n: number): string {
   return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/** The CLI's progress line for a pairing's transfer: done and total, share, rate, seconds left. */
+export function pairingProgressLine(p: PairingProgress): string {
+  const pct = p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : 0;
+  return `${mib(p.bytes)} / ${mib(p.total)} (${pct}%), ${mib(p.bytesPerSecond)}/s, ${Math.ceil(p.secondsLeft)} s left`;
 }
 
 const PAIR_OPTIONS = {
@@ -64,6 +70,13 @@ const pair: Command = {
     ctx.stderr.write(
       `${initiator ? 'waiting for' : 'looking for'} the other device on ${config.pairing.interface}...\n`,
     );
+    // A progress line still open (no newline yet) is ended before anything else is printed: a stopped or failed
+    // transfer's error message then starts a line of its own.
+    let lineOpen = false;
+    const endLine = () => {
+      if (lineOpen) ctx.stderr.write('\n');
+      lineOpen = false;
+    };
     const result = await pairOverLink({
       config,
       role: initiator ? 'initiator' : 'responder',
@@ -73,14 +86,12 @@ const pair: Command = {
       onConnected: () => ctx.stderr.write('connected\n'),
       onProgress: (p) => {
         if (p.phase === 'transfer') {
-          const pct = Math.floor((100 * p.bytes) / p.total);
-          ctx.stderr.write(
-            `\r${mib(p.bytes)} / ${mib(p.total)} (${pct}%), ${mib(p.bytesPerSecond)}/s, ${Math.ceil(p.secondsLeft)} s left   `,
-          );
-          if (p.bytes === p.total) ctx.stderr.write('\n');
+          ctx.stderr.write(`\r${pairingProgressLine(p)}   `);
+          lineOpen = true;
+          if (p.bytes === p.total) endLine();
         }
       },
-    });
+    }).finally(endLine);
     ctx.stdout.write(
       `${JSON.stringify({ padId: result.padId, contact: result.contact, side: result.side, size: result.size, fingerprint: result.fingerprint, insecure: result.insecure })}\n`,
     );

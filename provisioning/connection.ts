@@ -88,7 +88,7 @@ export class FrameConnection {
 
   /**
    * The next frame, whatever its type (a peer's ABORT excepted).
-   * @throws OnepadError PAIRING_TIMEOUT, PAIRING_PEER_ABORTED, PAIRING_PEER_LOST
+   * @throws OnepadError PAIRING_TIMEOUT, PAIRING_PEER_ABORTED, PAIRING_PEER_LOST, CANCELLED (the signal)
    */
   async receive(timeoutMs: number, signal?: AbortSignal): Promise<Frame> {
     const f = await this.next(timeoutMs, signal);
@@ -99,7 +99,8 @@ export class FrameConnection {
   /**
    * The next frame, which must be of type `type`.
    * @throws OnepadError PAIRING_TIMEOUT (nothing within `timeoutMs`), PAIRING_PEER_ABORTED (the peer sent ABORT;
-   *   details.reason says why), PAIRING_PEER_LOST, PAIRING_PROTOCOL (another frame type)
+   *   details.reason says why), PAIRING_PEER_LOST, PAIRING_PROTOCOL (another frame type), CANCELLED
+   *   (the signal)
    */
   async expect(type: FrameType, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
     const f = await this.next(timeoutMs, signal);
@@ -148,7 +149,7 @@ export class FrameConnection {
       const onAbort = () => {
         clearTimeout(timer);
         this.waiter = null;
-        reject(new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled'));
+        reject(new OnepadError('CANCELLED', { job: 'pairing' }));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiter = {

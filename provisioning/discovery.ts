@@ -76,7 +76,7 @@ function attempt<T>(
       () => settle(new OnepadError('PAIRING_TIMEOUT', { waitedMs: timeoutMs }, 'no peer device found on the cable')),
       timeoutMs,
     );
-    const onAbort = () => settle(new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled'));
+    const onAbort = () => settle(new OnepadError('CANCELLED', { job: 'pairing' }));
     signal?.addEventListener('abort', onAbort, { once: true });
     cleanup = start(settle, () => done);
     if (signal?.aborted) onAbort();
@@ -178,7 +178,7 @@ async function untilLinkUp<T>(
 
 /**
  * Initiator: listen on the link-local address, beacon until one peer connects, and return its socket.
- * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT
+ * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT, CANCELLED
  */
 export function awaitResponder(config: PairingConfig, name: string, signal?: AbortSignal): Promise<Socket> {
   return untilLinkUp(config, signal, (ms) => awaitResponderOnce(config, name, ms, signal));
@@ -186,7 +186,7 @@ export function awaitResponder(config: PairingConfig, name: string, signal?: Abo
 
 /**
  * Responder: wait for an initiator's beacon on the link and connect to it.
- * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT
+ * @throws OnepadError PAIRING_NO_LINK (no usable link until the deadline), PAIRING_TIMEOUT, CANCELLED
  */
 export function findInitiator(config: PairingConfig, signal?: AbortSignal): Promise<Socket> {
   return untilLinkUp(config, signal, (ms) => findInitiatorOnce(config, ms, signal));

@@ -134,7 +134,7 @@ const PEER_SIDE = new Set(['PAIRING_PEER_ABORTED', 'PAIRING_PEER_LOST']);
  * Run one side of the pairing protocol to completion.
  *
  * @throws OnepadError PAIRING_PROTOCOL, PAIRING_PEER_LOST, PAIRING_PEER_ABORTED, PAIRING_TIMEOUT,
- *   PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, PAIRING_PAD_DEGENERATE, FINGERPRINT_MISMATCH, CONTACT_EXISTS,
+ *   CANCELLED (the signal: SIGTERM, Cancel on the screen), PAIRING_PEER_DENIED, DENIED, COMMITMENT_MISMATCH, PAIRING_PAD_DEGENERATE, FINGERPRINT_MISMATCH, CONTACT_EXISTS,
  *   POOL_INSUFFICIENT,
  *   STORAGE_FULL (the pad would not fit the free space, less the reserve)
  */
@@ -339,7 +339,8 @@ function nameCheck(ledger: Ledger): (name: string) => string | null {
  * Ask this device's user, while listening for the peer's decision: a peer's "deny" cancels our question. Once
  * they approved, they name the contact (when the approver asks for names).
  * @returns the name of the new contact
- * @throws OnepadError DENIED, PAIRING_TIMEOUT (our user did not decide), PAIRING_PEER_DENIED, peer errors
+ * @throws OnepadError DENIED, PAIRING_TIMEOUT (our user did not decide), CANCELLED (the signal), PAIRING_PEER_DENIED,
+ *   peer errors
  */
 async function decide(deps: PairingDeps, req: PairRequest): Promise<string> {
   const { conn, config } = deps;
@@ -385,6 +386,7 @@ async function decide(deps: PairingDeps, req: PairRequest): Promise<string> {
     if (ours !== 'approved' && peerError) throw peerError;
     await conn.send(jsonFrame(FRAME.DECISION, { approved: ours === 'approved' }));
     if (ours === 'denied') throw new OnepadError('DENIED');
+    if (ours !== 'approved' && deps.signal?.aborted) throw new OnepadError('CANCELLED', { job: 'pairing' });
     if (ours !== 'approved')
       throw new OnepadError('PAIRING_TIMEOUT', { reason: 'user' }, 'the user did not decide in time');
     await peerDecision;

@@ -109,7 +109,7 @@ export function xorInto(a: Uint8Array, b: Uint8Array): void {
  *
  * @returns whether any of this side's bytes came from an insecure source
  * @throws OnepadError COMMITMENT_MISMATCH, PAIRING_PAD_DEGENERATE, PAIRING_PROTOCOL, PAIRING_PEER_LOST,
- *   PAIRING_PEER_ABORTED, PAIRING_TIMEOUT, POOL_INSUFFICIENT, STORAGE_FAILED
+ *   PAIRING_PEER_ABORTED, PAIRING_TIMEOUT, CANCELLED (the signal), POOL_INSUFFICIENT, STORAGE_FAILED
  */
 export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boolean }> {
   const { conn, size, chunk, side } = d;
@@ -209,7 +209,7 @@ export async function exchangeChunks(d: TransferDeps): Promise<{ insecure: boole
   try {
     while (nextOwn < Math.min(window, count)) await commitNext();
     while (done < count) {
-      if (d.signal?.aborted) throw new OnepadError('PAIRING_TIMEOUT', { reason: 'cancelled' }, 'pairing was cancelled');
+      if (d.signal?.aborted) throw new OnepadError('CANCELLED', { job: 'pairing' });
       const f = await conn.receive(d.ioTimeoutMs, d.signal);
       if (f.type === FRAME.COMMIT) {
         const i = indexOf(f.payload);

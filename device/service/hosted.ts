@@ -45,6 +45,8 @@ export interface Hosted {
   hrngNotice(): string | null;
   /** Settles when the pairing last started (if any) has ended, either way. */
   pairingSettled(): Promise<void>;
+  /** Settles when the fill run in progress (if any) and the background burn have ended (after a Stop: stopped). */
+  jobsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,10 +83,32 @@ export function startHosted(o: HostedOptions): Hosted {
     o.screen.setHrngNotice(n);
   };
 
+  // The owner's Stop on home stops the fill run in progress (it appends what passed the tests, as on SIGTERM) and
+  // starts none until Resume; `paused` aborts on Stop, a fresh one is made on Resume.
+  let stopped = false;
+  let paused = new AbortController();
+  let wake: (() => void) | null = null;
+  let fillRun: Promise<unknown> = Promise.resolve();
+  const untilResumed = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        ac.signal.removeEventListener('abort', done);
+        wake = null;
+        resolve();
+      };
+      wake = done;
+      ac.signal.addEventListener('abort', done, { once: true });
+    });
+
   // Fill until full, wait, top up again; a latched health failure stops it until the operator resumes
   // (`onepad hrng fill --resume`), and the home screen says HRNG FAILED meanwhile.
   const filling = (async () => {
     while (!ac.signal.aborted) {
+      if (stopped) {
+        await untilResumed();
+        continue;
+      }
+      const signal = AbortSignal.any([ac.signal, paused.signal]);
       if (pool.latch() !== null) {
         o.log?.('hrng: latched after a health failure; resume with onepad hrng fill --resume');
         return;
@@ -96,8 +120,8 @@ export function startHosted(o: HostedOptions): Hosted {
           events,
           ...fillerSettings(config.hrng),
         });
-        const r = await filler.run({
-          signal: ac.signal,
+        const run = filler.run({
+          signal,
           onOpened: () => {
             absent = [];
             setNotice(null);
@@ -105,23 +129,41 @@ export function startHosted(o: HostedOptions): Hosted {
           knownAbsent: absent,
           onProgress: (p) => o.screen.showFillProgress(p),
         });
+        fillRun = run.catch(() => undefined);
+        const r = await run;
         // Stopping: the engine (and its ledger) may already be closed; touch nothing more.
         if (ac.signal.aborted) return;
         o.screen.showFillProgress(null);
+        if (stopped) continue;
         if (r.state === 'failed') {
           const n = r.error ? sourceNotice(r.error) : null;
           absent = n && r.error?.code === 'HRNG_SOURCE_UNAVAILABLE' ? [String(r.error.details.source ?? '')] : [];
           if (n !== notice) o.log?.(`hrng: filling stopped: ${r.error?.code ?? 'failed'}${n ? ` (${n})` : ''}`);
           setNotice(n);
-          if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
+          if (pool.latch() === null) await sleepUnlessAborted(o.refillIdleMs ?? 5000, signal);
           continue;
         }
       }
-      await sleepUnlessAborted(o.refillIdleMs ?? 5000, ac.signal);
+      await sleepUnlessAborted(o.refillIdleMs ?? 5000, signal);
     }
   })().catch((e: unknown) => {
     // After a stop began, a failure is the engine's ledger closing under the filler: nothing to report.
     if (!ac.signal.aborted) o.log?.(`hrng: filling stopped: ${(e as { code?: string }).code ?? 'failed'}`);
+  });
+
+  o.screen.onJobsControl((action) => {
+    if (action === 'stop') {
+      stopped = true;
+      paused.abort();
+      void o.engine.stopBurning();
+      o.log?.('background jobs stopped by the owner');
+    } else {
+      stopped = false;
+      paused = new AbortController();
+      wake?.();
+      o.engine.resumeBurning();
+      o.log?.('background jobs resumed by the owner');
+    }
   });
 
   let pairing: Promise<unknown> = Promise.resolve();
@@ -166,6 +208,10 @@ export function startHosted(o: HostedOptions): Hosted {
     hrngNotice: () => notice,
     async pairingSettled() {
       await pairing;
+    },
+    async jobsSettled() {
+      await fillRun;
+      await o.engine.burnSettled();
     },
     async stop() {
       ac.abort();

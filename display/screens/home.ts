@@ -1,7 +1,7 @@
 import { COLORS, type Painter } from '../paint.js';
 import type { ScreenState } from '../screen-types.js';
 import { formatBytes, groupDigits } from '../text.js';
-import { clockTime, contentBox, drawButtons } from './common.js';
+import { type ButtonSpec, clockTime, contentBox, drawButtons } from './common.js';
 
 type HomeState = Extract<ScreenState, { id: 'home' }>;
 
@@ -85,5 +85,10 @@ export function drawHome(p: Painter, s: HomeState): void {
     });
     wy += small;
   });
-  drawButtons(p, s, [{ id: 'pair', label: 'Pair', kind: 'neutral', slot: 2 }]);
+  // Stop (or Resume) the background jobs: filling the pool, burning an abandoned pad.
+  const buttons: ButtonSpec[] = [];
+  if (s.jobs === 'stop') buttons.push({ id: 'jobs-stop', label: 'Stop', kind: 'deny', slot: 0 });
+  if (s.jobs === 'resume') buttons.push({ id: 'jobs-resume', label: 'Resume', kind: 'neutral', slot: 0 });
+  buttons.push({ id: 'pair', label: 'Pair', kind: 'neutral', slot: 2 });
+  drawButtons(p, s, buttons);
 }

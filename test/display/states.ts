@@ -132,6 +132,32 @@ export const FIXTURES: readonly Fixture[] = [
     chrome: { insecure: true, ownerWord: '' },
   },
   {
+    name: 'home.jobs-running',
+    content: {
+      id: 'home',
+      contacts: [],
+      hrng: { healthy: true, poolBytes: 3_400_000, poolCapacity: 16_777_216 },
+      warnings: [
+        { time: NOW, text: 'burning old pad 45%, 3 min 05 s left' },
+        { time: NOW, text: 'filling pool 20%, 2.6 MiB/s' },
+      ],
+      jobs: 'stop',
+    },
+  },
+  {
+    name: 'home.jobs-stopped',
+    content: {
+      id: 'home',
+      contacts: [],
+      hrng: { healthy: true, poolBytes: 3_400_000, poolCapacity: 16_777_216 },
+      warnings: [
+        { time: NOW, text: 'burn stopped at 45%' },
+        { time: NOW, text: 'pool filling stopped' },
+      ],
+      jobs: 'resume',
+    },
+  },
+  {
     name: 'alarm.hrng-failure',
     content: { id: 'alarm', alarm: 'hrng-failure', detail: ['source usb0: repetition count test'], time: NOW },
   },

@@ -127,6 +127,35 @@ describe('pairing protocol over loopback', () => {
     expect(srcA.consumed).toBe(20_000);
   });
 
+  it('stopped (SIGTERM, Cancel) while its user compares fingerprints: CANCELLED, the peer told no, nothing kept', async () => {
+    const [s1, s2] = await socketPair();
+    const ac = new AbortController();
+    const stopWhenAsked = {
+      approvePairing: (_req: unknown, signal: AbortSignal) =>
+        new Promise<'timeout'>((resolve) => {
+          signal.addEventListener('abort', () => resolve('timeout'), { once: true });
+          ac.abort();
+        }),
+    };
+    const [ra, rb] = await Promise.all([
+      settle(
+        runPairing(
+          depsFor(alice, 'initiator', 'alice', s1, new SeededSource('a', 20_000), stopWhenAsked, { signal: ac.signal }),
+        ),
+      ),
+      settle(
+        runPairing(depsFor(bob, 'responder', 'bob', s2, new SeededSource('b', 20_000), new ScriptedApprover('never'))),
+      ),
+    ]);
+    expect(ra).toEqual({ code: 'CANCELLED' });
+    // Its answer goes out as a no: the peer's own question ends there.
+    expect(rb).toEqual({ code: 'PAIRING_PEER_DENIED' });
+    for (const s of [alice, bob]) {
+      expect(s.ledger.pads()).toEqual([]);
+      expect(padFiles(s)).toEqual([]);
+    }
+  });
+
   it('cable pulled mid-transfer: both abort with PAIRING_PEER_LOST and keep nothing', async () => {
     const [s1, s2] = await socketPair();
     let chunks = 0;

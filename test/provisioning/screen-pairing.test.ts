@@ -62,4 +62,46 @@ describe.skipIf(!canUseNetns)('pairing started from the two screens', () => {
     const fileB = readFileSync(padFilePath(join(root, 'bob', 'pads'), pb?.padId as string));
     expect(fileA.equals(fileB)).toBe(true);
   }, 120_000);
+
+  it.each(['alice', 'bob'] as const)(
+    '%s taps Cancel on the progress screen mid-transfer: both stop, nothing kept, drawn pool bytes burned; pairing again works',
+    async (canceller) => {
+      const run = `cancel-${canceller}`;
+      const how = (who: string) => (who === canceller ? 'cancel' : 'peer');
+      const a = spawnInNs(NS.a, CHILD, [join(root, run, 'alice'), 'alice', IF.a, 'start', '-', how('alice')], 180_000);
+      const b = spawnInNs(NS.b, CHILD, [join(root, run, 'bob'), 'bob', IF.b, 'join', '-', how('bob')], 180_000);
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+      const la = lines(ra.stdout);
+      const lb = lines(rb.stdout);
+      const stopped = (l: Record<string, unknown>[]) => l.find((x) => x.step === 'stopped') as Record<string, unknown>;
+      const [sc, sp] = canceller === 'alice' ? [stopped(la), stopped(lb)] : [stopped(lb), stopped(la)];
+      // The tap came while chunks were moving: the screen showed bytes of the total.
+      expect(sc.shown).toMatch(/ of /);
+      expect(sc).toMatchObject({ home: true, log: ['pairing failed: CANCELLED'], events: [{ code: 'CANCELLED' }] });
+      expect(sp).toMatchObject({
+        home: true,
+        log: ['pairing failed: PAIRING_PEER_ABORTED'],
+        events: [{ code: 'PAIRING_PEER_ABORTED' }],
+      });
+      for (const s of [sc, sp]) {
+        // No pad, no pad file (partial or burning): nothing of the stopped pairing can be used.
+        expect(s.pads).toEqual([]);
+        expect(s.padFiles).toEqual([]);
+        // What it drew from the pool stays consumed, and is burned already.
+        expect(s.consumed as number).toBeGreaterThan(0);
+        expect(s.burned).toBe(s.consumed);
+      }
+      // Then the two pair again from their screens: one active pad each, the same.
+      const fa = la.find((l) => l.step === 'compare')?.fingerprint;
+      expect(fa).toMatch(/^\d{4}( \d{4}){4}$/);
+      expect(lb.find((l) => l.step === 'compare')?.fingerprint).toBe(fa);
+      const pa = la.find((l) => l.step === 'done')?.pads as Record<string, unknown>[];
+      const pb = lb.find((l) => l.step === 'done')?.pads as Record<string, unknown>[];
+      expect(pa).toEqual([expect.objectContaining({ contact: 'bob', side: 'A', state: 'active' })]);
+      expect(pb).toEqual([expect.objectContaining({ contact: 'alice', side: 'B', padId: pa[0]?.padId })]);
+    },
+    200_000,
+  );
 });

@@ -39,12 +39,16 @@ function shippedWith(dataDir: string, truerng: string, hwrng: string) {
   return parseConfig({ ...SHIPPED, dataDir, hrng: { ...SHIPPED.hrng, sources, poolMaxBytes: 1 << 20 } });
 }
 
-/** Once `start` settles, keep writing bytes from `gen` into `write` until stopped. */
-function pump(write: (b: Uint8Array) => Promise<void>, gen: () => Uint8Array, start: Promise<void>): () => void {
+/**
+ * Once `start` settles, keep writing bytes from `gen` into `write` until stopped or `write` says the sink is gone
+ * (false). Each write is followed by a turn of the event loop: a sink that answers at once (a destroyed stream)
+ * would otherwise spin here in microtasks, starving the timers and hooks that stop it (a whole CI run hung so).
+ */
+function pump(write: (b: Uint8Array) => Promise<boolean>, gen: () => Uint8Array, start: Promise<void>): () => void {
   let on = true;
   void (async () => {
     await start;
-    while (on) await write(gen());
+    while (on && (await write(gen()))) await new Promise((r) => setImmediate(r));
   })();
   return () => {
     on = false;
@@ -60,8 +64,8 @@ function fakeHwrng(dir: string, gen: () => Uint8Array, start: Promise<void>): st
   const stop = pump(
     (b) =>
       new Promise((resolve) => {
-        if (w.destroyed) return resolve();
-        w.write(b, () => resolve());
+        if (w.destroyed) return resolve(false);
+        w.write(b, () => resolve(!w.destroyed));
       }),
     gen,
     start,
@@ -75,7 +79,8 @@ function fakeHwrng(dir: string, gen: () => Uint8Array, start: Promise<void>): st
 
 async function fakeTrueRng(gen: () => Uint8Array, start: Promise<void>): Promise<string> {
   const pty = await startPty(60);
-  const stop = pump((b) => pty.write(b), gen, start);
+  // The pty's writer answers at once once it is closed; the turn after each write keeps that from spinning.
+  const stop = pump((b) => pty.write(b).then(() => true), gen, start);
   stops.push(() => {
     stop();
     pty.kill();

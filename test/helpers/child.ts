@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,4 +52,36 @@ export function runAndKill(
       resolve({ lines, signal });
     });
   });
+}
+
+/** A running `onepad` CLI child: its output so far and its exit code. */
+export interface OnepadCli {
+  readonly child: ChildProcess;
+  out(): string;
+  err(): string;
+  /** Resolves with the exit code (null when killed by a signal); the child is SIGKILLed after 120 s. */
+  readonly done: Promise<number | null>;
+}
+
+/** Start `onepad <args>` (the real entry point, device/service/main.ts via tsx), inside network namespace `ns` if given. */
+export function startOnepad(args: string[], ns?: string): OnepadCli {
+  const node = [process.execPath, '--import', 'tsx', 'device/service/main.ts', ...args];
+  const [cmd, ...argv] = ns ? ['ip', 'netns', 'exec', ns, ...node] : node;
+  const child = spawn(cmd as string, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const done = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve(code);
+    }),
+  );
+  return { child, out: () => out, err: () => err, done };
 }

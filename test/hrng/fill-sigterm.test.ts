@@ -3,46 +3,18 @@
  * "stopped: appended N bytes"), the ledger counts exactly the bytes in the pool file and nothing was written past
  * them, and a second fill goes on from there.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startOnepad } from '../helpers/child.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MIB = 1 << 20;
 const dir = mkdtempSync(join(tmpdir(), 'onepad-fill-term-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function startCli(args: string[]): {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  done: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'device/service/main.ts', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve(code);
-    }),
-  );
-  return { child, out: () => out, err: () => err, done };
-}
+const startCli = (args: string[]) => startOnepad(args);
 
 async function until(f: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;

@@ -4,11 +4,9 @@
  * consumed and burned on both devices; pairing again afterwards works and draws fresh pool bytes. The progress line
  * (done, total, share, rate, seconds left) is read back from the CLI's own output.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataDir } from '../../device/data-dir.js';
@@ -16,6 +14,7 @@ import { Ledger } from '../../device/ledger/ledger.js';
 import { padFilePath } from '../../device/pad-file.js';
 import { EntropyPool } from '../../hrng/pool.js';
 import { SimStream } from '../../hrng/sim-source.js';
+import { type OnepadCli, startOnepad } from '../helpers/child.js';
 import {
   addNamespaces,
   canUseNetns,
@@ -24,7 +23,6 @@ import {
   removeLeftoverNamespaces,
 } from '../helpers/netns.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = 'onepad-h18t';
 const NS = { a: `${PREFIX}${process.pid}-a`, b: `${PREFIX}${process.pid}-b` };
 const IF = { a: `pt${process.pid}a`, b: `pt${process.pid}b` };
@@ -33,37 +31,8 @@ const POOL = 40 * MIB;
 
 let root: string;
 
-interface Cli {
-  readonly child: ChildProcess;
-  out(): string;
-  err(): string;
-  readonly done: Promise<number | null>;
-}
-
 /** `onepad <args>` (the real entry point) inside namespace `ns`. */
-function cliInNs(ns: string, args: string[]): Cli {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'device/service/main.ts', ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve(code);
-    }),
-  );
-  return { child, out: () => out, err: () => err, done };
-}
+const cliInNs = (ns: string, args: string[]): OnepadCli => startOnepad(args, ns);
 
 /** A simulated device's config and data dir, its pool prefilled with `POOL` bytes of a seeded stream. */
 function device(name: string, iface: string): { dir: string; config: string } {

@@ -45,7 +45,7 @@ export interface Hosted {
   hrngNotice(): string | null;
   /** Settles when the pairing last started (if any) has ended, either way. */
   pairingSettled(): Promise<void>;
-  /** Settles when the fill run in progress (if any) and the background burn have ended (after a Stop: stopped). */
+  /** Settles when the fill run in progress (if any) and the background burn have ended (after a Stop: stopped, and home redrawn with where they stopped). */
   jobsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -151,11 +151,16 @@ export function startHosted(o: HostedOptions): Hosted {
     if (!ac.signal.aborted) o.log?.(`hrng: filling stopped: ${(e as { code?: string }).code ?? 'failed'}`);
   });
 
+  let stopping: Promise<void> = Promise.resolve();
   o.screen.onJobsControl((action) => {
     if (action === 'stop') {
       stopped = true;
       paused.abort();
-      void o.engine.stopBurning();
+      // Once the step in progress is done, home shows where the burn really stopped (not where it was at the tap).
+      stopping = o.engine.stopBurning().then(
+        () => o.screen.refreshHome(),
+        () => {},
+      );
       o.log?.('background jobs stopped by the owner');
     } else {
       stopped = false;
@@ -212,6 +217,7 @@ export function startHosted(o: HostedOptions): Hosted {
     async jobsSettled() {
       await fillRun;
       await o.engine.burnSettled();
+      await stopping;
     },
     async stop() {
       ac.abort();

@@ -43,6 +43,7 @@ echo "hwrng-mode: $(stat -c '%A %U:%G' /dev/hwrng 2>/dev/null)"
 echo "modules: $(lsmod | awk 'NR>1 && ($1=="usbserial" || $1=="cdc_acm" || $1=="rng_core" || $1=="ftdi_sio") {print $1}' | sort | tr '\n' ' ')"
 journalctl -b --no-pager -o cat | grep -iE 'onepad.service.*(device|DeviceAllow)' | head -5 | sed 's/^/device-policy: /'
 echo "cursor: $(cat /sys/module/vt/parameters/global_cursor_default 2>/dev/null)"
+for v in /sys/class/vtconsole/vtcon*; do echo "vtcon: $(cat "$v/name") bind=$(cat "$v/bind")"; done
 echo "hrng-status: $(tr -d '\n' </var/lib/onepad/hrng-status.json 2>/dev/null)"
 ss -Hltnuwp | sed 's/^/listen: /'
 awk -F: '$2 !~ /^[!*]/ { print "password: " $1 }' /etc/shadow
@@ -51,3 +52,12 @@ echo "failed: $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '
 echo "cmdline: $(cat /proc/cmdline)"
 journalctl -b -u onepad.service --no-pager -n 25 -o cat | sed 's/^/journal: /'
 echo "ONEPAD-REPORT-END"
+# From here to power-off, for the host's screendumps: what else could draw on /dev/fb0 does, once a second. A kernel
+# message at loglevel 2 (under the cmdline's loglevel=3, so printed on the console, tty1) and text written to tty1 as
+# a getty or a stray process would. With the kernel's console on the framebuffer, both land on the trusted screen;
+# the host's pixel-for-pixel checks of the confirm screen then fail. (/dev/kmsg allows 10 lines per 5 s.)
+while :; do
+	echo "<2>onepad boot test: a kernel message at loglevel 2, drawn over the screen if the console is on fb0" >/dev/kmsg
+	printf 'onepad boot test: text written to tty1 over the screen\n' >/dev/tty1
+	sleep 1
+done

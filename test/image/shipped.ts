@@ -105,6 +105,8 @@ function overlay(p: Prepared, padGuest: string) {
     'After=onepad.service',
     '[Service]',
     'Type=oneshot',
+    // After its report it goes on writing to the kernel's console and tty1 until power-off (report-shipped.sh).
+    'TimeoutStartSec=infinity',
     'ExecStart=/usr/local/sbin/onepad-boot-test-report',
     'StandardOutput=tty',
     'TTYPath=/dev/ttyS0',
@@ -463,6 +465,15 @@ export async function shippedTest(p: Prepared): Promise<void> {
       field('cursor')[0] === '0',
       'shipped: the console cursor is off (vt.global_cursor_default=0)',
       field('cursor')[0],
+    );
+    // fbcon must not have taken over the VTs (fbcon=map:1 on the cmdline: consoles on an fb1 that does not exist), so
+    // nothing but the service draws on fb0. What the guest writes to the console from now on (report-shipped.sh) is
+    // the attack on it: every screendump below must still equal the render.
+    const vtcons = field('vtcon');
+    check(
+      vtcons.length > 0 && !vtcons.some((v) => /frame ?buffer/i.test(v) && /bind=1$/.test(v)),
+      "shipped: the kernel's framebuffer console is not bound to the VTs (only the service draws on /dev/fb0)",
+      vtcons.join(' | '),
     );
     const status = JSON.parse(field('hrng-status')[0] ?? 'null') as {
       progress?: { poolBytes: number; insecure: boolean; sources: { kind: string; rawBytes: number; gate: string }[] };

@@ -466,15 +466,10 @@ export async function shippedTest(p: Prepared): Promise<void> {
       'shipped: the console cursor is off (vt.global_cursor_default=0)',
       field('cursor')[0],
     );
-    // fbcon must not have taken over the VTs (fbcon=map:1 on the cmdline: consoles on an fb1 that does not exist), so
-    // nothing but the service draws on fb0. What the guest writes to the console from now on (report-shipped.sh) is
-    // the attack on it: every screendump below must still equal the render.
-    const vtcons = field('vtcon');
-    check(
-      vtcons.length > 0 && !vtcons.some((v) => /frame ?buffer/i.test(v) && /bind=1$/.test(v)),
-      "shipped: the kernel's framebuffer console is not bound to the VTs (only the service draws on /dev/fb0)",
-      vtcons.join(' | '),
-    );
+    // The VT console drivers as the guest sees them (fbcon shares fb0 with the service: docs/IMAGE.md, "The kernel's
+    // console"). From here on the guest also writes to the console and tty1 every second (report-shipped.sh), so every
+    // screendump check below runs under that.
+    step(`VT consoles: ${field('vtcon').join(' | ')}`);
     const status = JSON.parse(field('hrng-status')[0] ?? 'null') as {
       progress?: { poolBytes: number; insecure: boolean; sources: { kind: string; rawBytes: number; gate: string }[] };
       latch?: string | null;

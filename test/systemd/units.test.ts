@@ -222,9 +222,6 @@ describe('boot configuration', () => {
     expect(cmdline).toMatch(/(^| )cma=64M( |$)/);
     // The kernel console shares /dev/fb0 with the service: its cursor must not blink over the trusted band.
     expect(cmdline).toMatch(/(^| )vt\.global_cursor_default=0( |$)/);
-    // And nothing but the service may draw there: fbcon maps every VT to fb1, which the image never has, so it
-    // never takes over fb0 (the shipped boot test writes kernel messages and tty1 text during its screendumps).
-    expect(cmdline).toMatch(/(^| )fbcon=map:1( |$)/);
     const modprobe = readFileSync(join(DIR, 'boot/onepad-no-radio.conf'), 'utf8');
     for (const m of ['brcmfmac', 'hci_uart', 'bluetooth'])
       expect(modprobe).toMatch(new RegExp(`^install ${m} /bin/false$`, 'm'));

@@ -229,11 +229,15 @@ export function periodic(st: usize, table: usize, p: usize, len: i32): i32 {
   let pos1 = <u32>(n + 1); // position + 1, modulo 2^32
   let first = n == <i64>(L - 1);
   const uL = <usize>L;
+  // h = (h - out * baseL) * BASE + in, modulo 2^32, written h * BASE + (in - out * baseLB): one multiply and
+  // one add on the chain from byte to byte, the rest off it (the same value: the ring's laws).
+  const baseLB = baseL * BASE;
   for (; i < len; i++) {
     const q = p + <usize>i;
+    let c = <i32>load<u8>(q);
     if (first) first = false;
-    else h = h - (<i32>load<u8>(q - uL)) * baseL;
-    h = h * BASE + <i32>load<u8>(q);
+    else c -= (<i32>load<u8>(q - uL)) * baseLB;
+    h = h * BASE + c;
     const e = table + ((<usize>((<u32>(h * <i32>0x9e3779b1)) >>> 18)) << 3);
     const entry = load<u64>(e);
     const d = pos1 - <u32>(entry >>> 32);
@@ -343,6 +347,7 @@ function checkPrint(st: usize, gens: usize, h1: i32, h2: i32): bool {
 }
 
 // prints: scratch for 2 i32 per block of the input (len / 64 + 1 blocks).
+const REPEAT_TOUCH = 64;
 // All fingerprints of the input are made first, then looked up in order: the lookups (cache misses in a
 // table of tens of MiB) then follow each other closely enough to overlap.
 export function repeat(st: usize, gens: usize, partial: usize, prints: usize, p: usize, len: i32): i32 {
@@ -363,13 +368,29 @@ export function repeat(st: usize, gens: usize, partial: usize, prints: usize, p:
   }
   const blocks = (len - i) >> 6;
   for (let b = 0; b < blocks; b++) fingerprint(p + <usize>(i + (b << 6)), prints + (<usize>b << 3));
-  for (let b = 0; b < blocks; b++) {
-    const f = prints + (<usize>b << 3);
-    if (!checkPrint(st, gens, load<i32>(f, 0), load<i32>(f, 4))) {
-      store<i32>(st, 0, 20);
-      return i + (b << 6) + 63;
+  const slots = <usize>load<i32>(st, 24);
+  const mask = (slots >> 3) - 1;
+  const g1 = gens + slots * 8;
+  let touched: u64 = 0;
+  for (let b0 = 0; b0 < blocks; b0 += REPEAT_TOUCH) {
+    const b1 = min(blocks, b0 + REPEAT_TOUCH);
+    // Read the first bucket of each block of the batch in both generations, in a loop of independent loads:
+    // the cache misses overlap, and the lookups below find the lines in the cache. Only loads: what the
+    // lookups find is the same.
+    for (let b = b0; b < b1; b++) {
+      const o = ((<usize>(<u32>(load<i32>(prints + (<usize>b << 3), 4) * <i32>0x9e3779b1))) & mask) << 6;
+      touched ^= load<u64>(gens + o) ^ load<u64>(g1 + o);
+    }
+    for (let b = b0; b < b1; b++) {
+      const f = prints + (<usize>b << 3);
+      if (!checkPrint(st, gens, load<i32>(f, 0), load<i32>(f, 4))) {
+        store<i32>(st, 0, 20);
+        return i + (b << 6) + 63;
+      }
     }
   }
+  // Kept, so that the loads above are not optimised away (the slot after the last fingerprint is free).
+  store<u64>(prints + (<usize>blocks << 3), touched);
   i += blocks << 6;
   if (i < len) {
     memory.copy(partial, p + <usize>i, <usize>(len - i));
